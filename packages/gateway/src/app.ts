@@ -1,0 +1,191 @@
+import { createHash } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import {
+  createAssertionSigner,
+  handleProbe,
+  isProblemError,
+  type Logger,
+  Readiness,
+  sendProblem,
+  toProblem,
+} from '@gatehouse/kit';
+import { createAdminServer } from './admin/server.ts';
+import { answerClientError } from './client-error.ts';
+import type { GatewayConfig } from './config/schema.ts';
+import { createContext, DONE, type RequestContext, type Stage } from './context.ts';
+import { TokenVerifier } from './identity/verifier.ts';
+import { GatewayMetrics } from './metrics.ts';
+import { routeReport } from './route-report.ts';
+import { ClientAddressResolver } from './routing/client-address.ts';
+import { RouteTable } from './routing/route-table.ts';
+import { buildPipeline } from './stages/index.ts';
+import { UpstreamPools } from './upstream/pools.ts';
+
+export { loadGatewayConfig, loadGatewayConfigFile } from './config/load.ts';
+export type { GatewayConfig } from './config/schema.ts';
+
+export interface GatewayOptions {
+  readonly logger: Logger;
+  /** The effective config with secrets masked (shown on /config). Defaults to the route table only. */
+  readonly maskedConfig?: unknown;
+}
+
+export interface Gateway {
+  /** The public listener's server (not listening yet). */
+  readonly server: Server;
+  /** The admin listener's server (not listening yet). */
+  readonly admin: Server;
+  readonly readiness: Readiness;
+  readonly metrics: GatewayMetrics;
+  readonly routes: RouteTable;
+  readonly verifier: TokenVerifier;
+  readonly configHash: string;
+  /** Loads keys (a JWKS that cannot be reached is reported by /ready, not thrown). */
+  start(): Promise<void>;
+  /** Closes pools and timers (servers are closed by the shutdown handler). */
+  close(): Promise<void>;
+}
+
+/** Builds the gateway from a parsed config. Never listens: main.ts or a test does. */
+export function createGateway(config: GatewayConfig, options: GatewayOptions): Gateway {
+  const { logger } = options;
+  const routes = new RouteTable(config);
+  const verifier = new TokenVerifier(config.auth, logger);
+  const pools = new UpstreamPools(routes.upstreams.values());
+  const metrics = new GatewayMetrics();
+  const readiness = new Readiness();
+  readiness.register('signing-keys', () => ({
+    ok: verifier.usable,
+    detail: verifier.usable ? 'loaded' : 'no usable key',
+  }));
+  const configHash = createHash('sha256')
+    .update(JSON.stringify(options.maskedConfig ?? routeReport(routes)))
+    .digest('hex');
+
+  const stages = buildPipeline({
+    config,
+    logger,
+    routes,
+    verifier,
+    clientAddress: new ClientAddressResolver(config.trustedProxies),
+    sign: createAssertionSigner(config.assertion.keys),
+    pools,
+    onFailure: (reason) => metrics.authFailures.inc({ reason }),
+  });
+  const exposeErrors = config.development?.exposeErrors === true;
+
+  function answerError(ctx: RequestContext, err: unknown): void {
+    if ((err as { code?: unknown }).code === 'GW_CLIENT_GONE') return;
+    if (!isProblemError(err))
+      logger.error({ err, requestId: ctx.requestId }, 'unhandled error in the pipeline');
+    const { res, req } = ctx;
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    const doc = toProblem(err, ctx.requestId || undefined, 'GW_INTERNAL');
+    if (exposeErrors && !isProblemError(err)) doc.detail = (err as Error).message;
+    const headers =
+      isProblemError(err) && err.headers !== undefined
+        ? { ...ctx.responseHeaders, ...err.headers }
+        : ctx.responseHeaders;
+    // An unread request body must not be parsed as the next request: close the connection.
+    if (!req.complete) res.setHeader('connection', 'close');
+    sendProblem(res, doc, headers);
+  }
+
+  function accessLog(ctx: RequestContext): void {
+    const { res } = ctx;
+    const seconds = (performance.now() - ctx.started) / 1000;
+    const route = ctx.route?.id ?? 'unmatched';
+    const status = res.writableFinished ? res.statusCode : 499;
+    metrics.observe(ctx.method, route, status, seconds);
+    metrics.inFlight.dec();
+    if (!config.accessLog) return;
+    logger.info(
+      {
+        requestId: ctx.requestId,
+        method: ctx.method,
+        route,
+        upstream: ctx.route?.upstream.name,
+        status,
+        durationMs: Math.round(seconds * 100_000) / 100,
+        upstreamMs: ctx.upstreamMs === undefined ? undefined : Math.round(ctx.upstreamMs * 100) / 100,
+        userId: ctx.identity?.sub,
+        tenantId: ctx.identity?.tid,
+        clientIp: ctx.clientIp,
+        reason: ctx.failure,
+      },
+      'request',
+    );
+  }
+
+  async function run(ctx: RequestContext, pipeline: readonly Stage[]): Promise<void> {
+    try {
+      for (const stage of pipeline) {
+        let result = stage(ctx);
+        if (result !== undefined && typeof (result as Promise<unknown>).then === 'function')
+          result = await result;
+        if (result === DONE) return;
+      }
+    } catch (err) {
+      answerError(ctx, err);
+    }
+  }
+
+  function handle(req: IncomingMessage, res: ServerResponse): void {
+    const started = performance.now();
+    if (readiness.shuttingDown) res.setHeader('connection', 'close');
+    const url = req.url ?? '';
+    if ((url === '/live' || url === '/ready') && handleProbe(readiness, req, res, url)) return;
+    const ctx = createContext(req, res, started);
+    metrics.inFlight.inc();
+    res.once('close', () => accessLog(ctx));
+    void run(ctx, stages);
+  }
+
+  const server = createServer(
+    {
+      maxHeaderSize: config.limits.maxHeaderBytes,
+      headersTimeout: config.limits.headersTimeoutMs,
+      requestTimeout: config.limits.requestTimeoutMs,
+      keepAliveTimeout: config.limits.keepAliveTimeoutMs,
+      requireHostHeader: true,
+      joinDuplicateHeaders: false,
+    },
+    handle,
+  );
+  server.on('clientError', answerClientError);
+
+  const admin = createAdminServer({
+    readiness,
+    metrics,
+    config: () => ({ configHash, routes: routeReport(routes), config: options.maskedConfig }),
+    health: async () => ({
+      status: (await readiness.evaluate()).status,
+      configHash,
+      tokens: verifier.status(),
+      upstreams: [...routes.upstreams.values()].map((u) => ({
+        name: u.name,
+        url: `${u.origin}${u.basePath}`,
+        timeoutMs: u.timeoutMs,
+      })),
+      process: { uptimeSeconds: Math.round(process.uptime()), memory: process.memoryUsage() },
+    }),
+  });
+
+  return {
+    server,
+    admin,
+    readiness,
+    metrics,
+    routes,
+    verifier,
+    configHash,
+    start: () => verifier.start(),
+    async close() {
+      verifier.stop();
+      await pools.close();
+    },
+  };
+}

@@ -1,0 +1,230 @@
+import { secretString } from '@gatehouse/kit';
+import { z } from 'zod';
+
+/**
+ * The gateway's config file, validated once at start. Unknown keys are refused
+ * everywhere (`strictObject`), so a typo is an error, not a silently ignored
+ * setting. Secrets come from `{ env: NAME }` references, resolved before this
+ * schema runs.
+ */
+
+export const TIMEOUT_CLASSES = { fast: 5_000, standard: 10_000, slow: 60_000, batch: 120_000 } as const;
+export type TimeoutClass = keyof typeof TIMEOUT_CLASSES;
+
+const port = z.coerce.number().int().min(0).max(65_535);
+const host = z.string().min(1);
+
+const timeout = z.union([
+  z.enum(Object.keys(TIMEOUT_CLASSES) as [TimeoutClass, ...TimeoutClass[]]),
+  z.number().int().min(100).max(600_000),
+]);
+
+const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' });
+
+export const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
+
+/** `METHOD /path`, `METHOD,METHOD /path`, `* /path` or `METHOD *` (every path of the route). */
+const RULE = /^(\*|[A-Z]+(?:,[A-Z]+)*)\s+(\*|\/[^\s]*)$/;
+const ruleKey = z
+  .string()
+  .regex(RULE, 'must be "METHOD /path", "METHOD,METHOD /path", "* /path" or "METHOD *"')
+  .refine(
+    (rule) => {
+      const methods = rule.split(/\s+/)[0] as string;
+      return methods === '*' || methods.split(',').every((m) => (METHODS as readonly string[]).includes(m));
+    },
+    { error: `methods must be among ${METHODS.join(', ')}` },
+  );
+
+const roleName = z.string().regex(/^[a-z][a-z0-9:_-]{0,63}$/, 'role names are lower-case identifiers');
+
+const jwk = z.looseObject({
+  kty: z.enum(['OKP', 'EC', 'RSA']),
+  kid: z.string().min(1),
+  alg: z.string().optional(),
+  use: z.string().optional(),
+});
+
+const cidr = z
+  .string()
+  .refine((value) => parseCidr(value) !== undefined, { error: 'must be an IP address or CIDR' });
+
+export function parseCidr(
+  value: string,
+): { address: string; prefix: number; family: 'ipv4' | 'ipv6' } | undefined {
+  const [address, prefixText] = value.split('/');
+  if (address === undefined) return undefined;
+  const family = /^\d{1,3}(\.\d{1,3}){3}$/.test(address)
+    ? 'ipv4'
+    : address.includes(':')
+      ? 'ipv6'
+      : undefined;
+  if (family === undefined) return undefined;
+  const max = family === 'ipv4' ? 32 : 128;
+  const prefix = prefixText === undefined ? max : Number(prefixText);
+  if (!Number.isInteger(prefix) || prefix < 0 || prefix > max) return undefined;
+  if (family === 'ipv4' && address.split('.').some((octet) => Number(octet) > 255)) return undefined;
+  return { address, prefix, family };
+}
+
+export const upstreamSchema = z.strictObject({
+  url: httpUrl,
+  timeout: timeout.default('standard'),
+  /** Keep-alive connections to this upstream, per gateway process. */
+  connections: z.number().int().min(1).max(4096).default(128),
+  /** Forward the client's Authorization header (off: services get the signed assertion instead). */
+  forwardAuthorization: z.boolean().default(false),
+});
+
+export const routeSchema = z.strictObject({
+  prefix: z
+    .string()
+    .regex(
+      /^\/([A-Za-z0-9._~!$&'()*+,=:@-]+(\/[A-Za-z0-9._~!$&'()*+,=:@-]+)*)?$/,
+      'must be a path like /api/venues',
+    )
+    .refine((p) => !p.split('/').some((s) => s === '.' || s === '..'), { error: 'no dot segments' }),
+  upstream: z.string().min(1),
+  /** Paths (relative to the prefix) open without a token. Everything else needs a valid token. */
+  public: z.array(ruleKey).default([]),
+  /** Role rules: every rule that matches a request must be satisfied by one of its roles. */
+  roles: z.record(ruleKey, z.array(roleName).min(1)).default({}),
+  timeout: timeout.optional(),
+  maxBodyBytes: z
+    .number()
+    .int()
+    .min(0)
+    .max(1024 * 1024 * 1024)
+    .optional(),
+  /** Remove the prefix before forwarding (`/api/venues/1` → `/1`). Off by default. */
+  stripPrefix: z.boolean().default(false),
+  description: z.string().optional(),
+});
+
+export const gatewayConfigSchema = z
+  .strictObject({
+    listen: z.strictObject({ host: host.default('127.0.0.1'), port: port.default(8080) }).prefault({}),
+    admin: z.strictObject({ host: host.default('127.0.0.1'), port: port.default(9080) }).prefault({}),
+    limits: z
+      .strictObject({
+        maxUrlBytes: z.number().int().min(256).max(65_536).default(8_192),
+        maxHeaderBytes: z.number().int().min(1_024).max(65_536).default(16_384),
+        maxBodyBytes: z
+          .number()
+          .int()
+          .min(0)
+          .max(1024 * 1024 * 1024)
+          .default(1_048_576),
+        /** Time a client has to send its request headers (slowloris). */
+        headersTimeoutMs: z.number().int().min(1_000).max(120_000).default(10_000),
+        /** Time a client has to send its whole request, body included. */
+        requestTimeoutMs: z.number().int().min(1_000).max(3_600_000).default(130_000),
+        keepAliveTimeoutMs: z.number().int().min(1_000).max(600_000).default(5_000),
+        /** How long shutdown may take before connections are cut. */
+        shutdownDeadlineMs: z.number().int().min(1_000).max(600_000).default(30_000),
+        /** Keep accepting this long after /ready turned 503 (load balancers need to notice). */
+        shutdownDrainDelayMs: z.number().int().min(0).max(60_000).default(0),
+      })
+      .prefault({}),
+    /** Addresses whose `x-forwarded-for` / `x-forwarded-proto` are believed. Empty: only the socket counts. */
+    trustedProxies: z.array(cidr).default([]),
+    auth: z
+      .strictObject({
+        issuer: z.string().min(1),
+        audience: z.string().min(1),
+        jwksUrl: httpUrl.optional(),
+        keys: z.array(jwk).optional(),
+        hs256Secret: secretString().optional(),
+        clockToleranceSeconds: z.number().int().min(0).max(60).default(30),
+        maxTokenBytes: z.number().int().min(256).max(16_384).default(4_096),
+        maxTokenLifetimeSeconds: z.number().int().min(60).max(900).default(900),
+        jwks: z
+          .strictObject({
+            refreshIntervalSeconds: z.number().int().min(10).max(86_400).default(300),
+            /** An unknown `kid` refetches the JWKS at most once per cooldown. */
+            cooldownSeconds: z.number().int().min(1).max(3_600).default(30),
+            /** Keep verifying with the last good keys this long while the JWKS endpoint is down. */
+            maxStaleSeconds: z
+              .number()
+              .int()
+              .min(60)
+              .max(7 * 86_400)
+              .default(86_400),
+            timeoutMs: z.number().int().min(100).max(30_000).default(2_000),
+          })
+          .prefault({}),
+        /** Verified tokens kept by exact token string until they expire. 0 turns it off. */
+        tokenCacheEntries: z.number().int().min(0).max(1_000_000).default(10_000),
+      })
+      .refine((a) => a.jwksUrl !== undefined || (a.keys?.length ?? 0) > 0 || a.hs256Secret !== undefined, {
+        error: 'one of jwksUrl, keys or hs256Secret is required',
+      }),
+    assertion: z.strictObject({
+      keys: z
+        .array(z.strictObject({ kid: z.string().regex(/^[A-Za-z0-9_-]{1,32}$/), secret: secretString() }))
+        .min(1),
+    }),
+    cors: z
+      .strictObject({
+        origins: z.array(z.union([z.literal('*'), httpUrl])).default([]),
+        credentials: z.boolean().default(false),
+        methods: z.array(z.enum(METHODS)).default(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE']),
+        allowHeaders: z
+          .array(z.string())
+          .default(['authorization', 'content-type', 'x-request-id', 'idempotency-key', 'traceparent']),
+        exposeHeaders: z
+          .array(z.string())
+          .default(['x-request-id', 'retry-after', 'ratelimit', 'ratelimit-policy', 'www-authenticate']),
+        maxAgeSeconds: z.number().int().min(0).max(86_400).default(600),
+      })
+      .refine((c) => !(c.credentials && c.origins.includes('*')), {
+        error: 'origins "*" cannot be combined with credentials: list the origins',
+      })
+      .prefault({}),
+    securityHeaders: z
+      .strictObject({
+        /** Strict-Transport-Security; turn on where clients reach the gateway over TLS. */
+        hsts: z.boolean().default(false),
+        /** Set on responses that do not already carry them. */
+        headers: z.record(z.string(), z.string()).default({}),
+      })
+      .prefault({}),
+    accessLog: z.boolean().default(true),
+    upstreams: z.record(
+      z.string().regex(/^[a-z][a-z0-9-]{0,62}$/, 'upstream names are lower-case'),
+      upstreamSchema,
+    ),
+    routes: z.array(routeSchema).min(1),
+    /** Settings for a developer's machine only; refused when NODE_ENV=production. */
+    development: z
+      .strictObject({
+        /** Put the error message in the detail of 500 answers. */
+        exposeErrors: z.boolean().default(false),
+      })
+      .optional(),
+  })
+  .superRefine((config, ctx) => {
+    const seen = new Set<string>();
+    config.routes.forEach((route, i) => {
+      if (!(route.upstream in config.upstreams)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['routes', i, 'upstream'],
+          message: `unknown upstream "${route.upstream}" (declared: ${Object.keys(config.upstreams).join(', ')})`,
+        });
+      }
+      if (seen.has(route.prefix)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['routes', i, 'prefix'],
+          message: `duplicate prefix ${route.prefix}`,
+        });
+      }
+      seen.add(route.prefix);
+    });
+  });
+
+export type GatewayConfigInput = z.input<typeof gatewayConfigSchema>;
+export type GatewayConfig = z.output<typeof gatewayConfigSchema>;
+export type UpstreamConfig = z.output<typeof upstreamSchema>;
+export type RouteConfig = z.output<typeof routeSchema>;

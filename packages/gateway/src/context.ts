@@ -1,0 +1,76 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Identity, TokenFailure } from './identity/verifier.ts';
+import type { CompiledRoute } from './routing/route-table.ts';
+
+export type OutboundHeaders = Record<string, string | string[]>;
+
+/** Everything the stages learn about one request, filled in pipeline order. */
+export interface RequestContext {
+  readonly req: IncomingMessage;
+  readonly res: ServerResponse;
+  /** performance.now() when the request arrived. */
+  readonly started: number;
+  readonly method: string;
+  requestId: string;
+  /** The traceparent sent upstream (the gateway's own span as parent). */
+  traceparent: string;
+  tracestate: string | undefined;
+  /** From the socket, or from x-forwarded-for through trusted proxies only. */
+  clientIp: string;
+  proto: string;
+  host: string;
+  /** The one Authorization header the client sent (undefined if none or several). */
+  authorization: string | undefined;
+  authorizationCount: number;
+  /** The headers that will go upstream: the client's, filtered by the identity firewall. */
+  headers: OutboundHeaders;
+  /** Canonical path (decoded once, dot segments resolved, re-encoded) and raw query. */
+  path: string;
+  query: string;
+  route: CompiledRoute | undefined;
+  /** Path segments after the route prefix. */
+  segments: string[];
+  /** The path the upstream receives (its base path + the route's path). */
+  upstreamPath: string;
+  isPublic: boolean;
+  identity: Identity | undefined;
+  /** Headers on every answer, proxied or the gateway's own. */
+  responseHeaders: Record<string, string>;
+  /** Why the request was refused (for the access log). */
+  failure: TokenFailure | string | undefined;
+  upstreamMs: number | undefined;
+}
+
+export function createContext(req: IncomingMessage, res: ServerResponse, started: number): RequestContext {
+  return {
+    req,
+    res,
+    started,
+    method: req.method ?? 'GET',
+    requestId: '',
+    traceparent: '',
+    tracestate: undefined,
+    clientIp: '',
+    proto: 'http',
+    host: '',
+    authorization: undefined,
+    authorizationCount: 0,
+    headers: {},
+    path: '/',
+    query: '',
+    route: undefined,
+    segments: [],
+    upstreamPath: '/',
+    isPublic: false,
+    identity: undefined,
+    responseHeaders: {},
+    failure: undefined,
+    upstreamMs: undefined,
+  };
+}
+
+/** A stage returns DONE when it has answered the request itself (e.g. a CORS preflight). */
+export const DONE = Symbol('done');
+// biome-ignore lint/suspicious/noConfusingVoidType: a stage that never answers itself returns nothing
+export type StageResult = void | typeof DONE;
+export type Stage = (ctx: RequestContext) => StageResult | Promise<StageResult>;

@@ -1,0 +1,58 @@
+import type { Logger } from '@gatehouse/kit';
+import type { RequestContext } from '../context.ts';
+import { gatewayError } from '../errors.ts';
+import { TokenRejected, type TokenVerifier } from '../identity/verifier.ts';
+
+export const BEARER_CHALLENGE = 'Bearer realm="gatehouse"';
+export const INVALID_TOKEN_CHALLENGE = 'Bearer realm="gatehouse", error="invalid_token"';
+/** One body for every invalid token, whatever the cause: the cause is logged, not told. */
+export const INVALID_TOKEN_DETAIL = 'The access token is not valid.';
+
+const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i;
+
+export interface AuthenticateDeps {
+  readonly verifier: TokenVerifier;
+  readonly logger: Logger;
+  readonly onFailure?: (reason: string) => void;
+}
+
+/**
+ * Stage 7. Public requests pass without identity (a token on them is ignored
+ * and not forwarded). Every other request needs exactly one
+ * `Authorization: Bearer` header with a token the verifier accepts.
+ */
+export function createAuthenticate({ verifier, onFailure }: AuthenticateDeps) {
+  function invalid(ctx: RequestContext, reason: string): never {
+    ctx.failure = reason;
+    onFailure?.(reason);
+    throw gatewayError('GW_INVALID_TOKEN', INVALID_TOKEN_DETAIL, {
+      headers: { 'www-authenticate': INVALID_TOKEN_CHALLENGE },
+    });
+  }
+
+  return async function authenticate(ctx: RequestContext): Promise<void> {
+    if (ctx.isPublic) return;
+    if (ctx.authorizationCount === 0) {
+      ctx.failure = 'missing';
+      onFailure?.('missing');
+      throw gatewayError('GW_UNAUTHENTICATED', 'This route needs an access token.', {
+        headers: { 'www-authenticate': BEARER_CHALLENGE },
+      });
+    }
+    if (ctx.authorizationCount > 1 || ctx.authorization === undefined) invalid(ctx, 'duplicate_header');
+    const match = BEARER.exec(ctx.authorization as string);
+    if (match === null) invalid(ctx, 'not_bearer');
+    try {
+      ctx.identity = await verifier.verify((match as RegExpExecArray)[1] as string);
+    } catch (err) {
+      if (err instanceof TokenRejected) invalid(ctx, err.reason);
+      if ((err as { code?: unknown }).code === 'KEYS_UNAVAILABLE') {
+        ctx.failure = 'keys_unavailable';
+        throw gatewayError('GW_AUTH_UNAVAILABLE', 'Tokens cannot be checked right now.', {
+          headers: { 'retry-after': '5' },
+        });
+      }
+      throw err;
+    }
+  };
+}

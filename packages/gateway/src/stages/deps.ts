@@ -1,0 +1,18 @@
+import type { AssertionSigner, Logger } from '@gatehouse/kit';
+import type { GatewayConfig } from '../config/schema.ts';
+import type { TokenVerifier } from '../identity/verifier.ts';
+import type { ClientAddressResolver } from '../routing/client-address.ts';
+import type { RouteTable } from '../routing/route-table.ts';
+import type { UpstreamPools } from '../upstream/pools.ts';
+
+/** What the stages are built from; assembled once by app.ts. */
+export interface StageDeps {
+  readonly config: GatewayConfig;
+  readonly logger: Logger;
+  readonly routes: RouteTable;
+  readonly verifier: TokenVerifier;
+  readonly clientAddress: ClientAddressResolver;
+  readonly sign: AssertionSigner;
+  readonly pools: UpstreamPools;
+  readonly onFailure?: (reason: string) => void;
+}

@@ -1,0 +1,32 @@
+import type { Stage } from '../context.ts';
+import { createAuthenticate } from './authenticate.ts';
+import { authorize } from './authorize.ts';
+import { createCors } from './cors.ts';
+import type { StageDeps } from './deps.ts';
+import { createIdentityFirewall } from './identity-firewall.ts';
+import { createInjectIdentity } from './inject-identity.ts';
+import { createProxy } from './proxy.ts';
+import { createRequestHygiene } from './request-hygiene.ts';
+import { requestId } from './request-id.ts';
+import { createRouteMatch } from './route-match.ts';
+import { createSecurityHeaders } from './security-headers.ts';
+
+/**
+ * The gateway's pipeline: one ordered list, like Envoy's filter chain. Each
+ * stage may throw a problem (the request ends with it), return DONE (it
+ * answered), or pass. The proxy is the terminal stage.
+ */
+export function buildPipeline(deps: StageDeps): readonly Stage[] {
+  return [
+    requestId, //                              1. request id, trace context
+    createIdentityFirewall(deps), //           2. drop client identity/forwarding headers; client IP
+    createRequestHygiene(deps.config.limits), // 3. method, target form, URL and body caps, canonical path
+    createSecurityHeaders(deps.config.securityHeaders), // 4. security headers on every answer
+    createCors(deps.config.cors), //           5. CORS; preflight answered before authentication
+    createRouteMatch(deps.routes), //          6. route → upstream + policy (deny by default)
+    createAuthenticate(deps), //               7. JWT (JWKS, static keys or HS256)
+    authorize, //                              8. role rules
+    createInjectIdentity(deps.sign), //        9. identity, assertion, request id, trace, x-forwarded-*
+    createProxy(deps.pools), //               10. proxy (terminal)
+  ];
+}

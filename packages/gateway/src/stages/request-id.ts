@@ -1,0 +1,29 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import type { RequestContext } from '../context.ts';
+
+const SANE_REQUEST_ID = /^[A-Za-z0-9._:-]{8,128}$/;
+const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
+const ZERO_TRACE = '0'.repeat(32);
+const ZERO_SPAN = '0'.repeat(16);
+
+/**
+ * Stage 1. Accepts a sane inbound `x-request-id` (so a client or load balancer
+ * can correlate), else generates one; continues a valid W3C trace context or
+ * starts a new trace. The gateway's hop gets its own span id.
+ */
+export function requestId(ctx: RequestContext): void {
+  const inbound = ctx.req.headers['x-request-id'];
+  ctx.requestId = typeof inbound === 'string' && SANE_REQUEST_ID.test(inbound) ? inbound : randomUUID();
+  ctx.responseHeaders['x-request-id'] = ctx.requestId;
+
+  const parent = ctx.req.headers.traceparent;
+  const match = typeof parent === 'string' ? TRACEPARENT.exec(parent) : null;
+  const spanId = randomBytes(8).toString('hex');
+  if (match !== null && match[1] !== ZERO_TRACE && match[2] !== ZERO_SPAN) {
+    ctx.traceparent = `00-${match[1]}-${spanId}-${match[3]}`;
+    const state = ctx.req.headers.tracestate;
+    if (typeof state === 'string' && state.length <= 512) ctx.tracestate = state;
+  } else {
+    ctx.traceparent = `00-${randomBytes(16).toString('hex')}-${spanId}-01`;
+  }
+}
