@@ -27,10 +27,9 @@ const env: NodeJS.ProcessEnv = {
   ...process.env,
   NODE_ENV: process.env.NODE_ENV ?? 'development',
   LOG_LEVEL: process.env.LOG_LEVEL ?? 'info',
-  AUTH_ISSUER: process.env.AUTH_ISSUER ?? 'https://auth.gatehouse.local',
-  AUTH_AUDIENCE: process.env.AUTH_AUDIENCE ?? 'gatehouse',
-  GATEWAY_PORT: process.env.GATEWAY_PORT ?? '8080',
-  GATEWAY_ADMIN_PORT: process.env.GATEWAY_ADMIN_PORT ?? '9080',
+  // The issuer and audience config/gateway.yaml expects of the identity service's tokens.
+  AUTH_ISSUER: 'https://auth.gatehouse.local',
+  AUTH_AUDIENCE: 'gatehouse',
   ...secrets,
 };
 
@@ -72,7 +71,9 @@ for (const service of services) {
 
 for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => stopAll(0));
 
-const gatewayUrl = `http://127.0.0.1:${env.GATEWAY_PORT}`;
+// The listeners of config/gateway.yaml.
+const gatewayUrl = 'http://127.0.0.1:8080';
+const adminUrl = 'http://127.0.0.1:9080';
 const deadline = Date.now() + 30_000;
 while (!stopping && Date.now() < deadline) {
   const ready = await fetch(`${gatewayUrl}/ready`).then(
@@ -81,7 +82,7 @@ while (!stopping && Date.now() < deadline) {
   );
   if (ready) {
     process.stderr.write(
-      `\nGatehouse is up: ${gatewayUrl} (admin http://127.0.0.1:${env.GATEWAY_ADMIN_PORT}) — ` +
+      `\nGatehouse is up: ${gatewayUrl} (admin ${adminUrl}) — ` +
         `running: ${services.map((s) => s.name).join(', ')}. Ctrl-C stops everything.\n\n`,
     );
     break;
@@ -90,6 +91,6 @@ while (!stopping && Date.now() < deadline) {
 }
 if (!stopping && Date.now() >= deadline) {
   process.stderr.write(
-    `\nstart: the gateway is not ready after 30 s; its dependencies are listed at http://127.0.0.1:${env.GATEWAY_ADMIN_PORT}/ready\n`,
+    `\nstart: the gateway is not ready after 30 s; its dependencies are listed at ${adminUrl}/ready\n`,
   );
 }

@@ -26,8 +26,9 @@ export function loadGatewayConfig(document: unknown, env: Env, source: string): 
   const secretPaths = envRefPaths(document);
   const resolved = resolveEnvRefs(document, env, issues);
   const result = gatewayConfigSchema.safeParse(resolved);
-  if (!result.success) issues.push(...formatZodIssues(result.error));
-  else issues.push(...productionIssues(result.data, env));
+  if (!result.success) issues.push(...namingVariables(formatZodIssues(result.error), document, secretPaths));
+  issues.push(...crossReferenceIssues(resolved));
+  if (result.success) issues.push(...productionIssues(result.data, env));
   if (issues.length > 0) throw new ConfigError(source, issues);
   const config = deepFreeze(result.data as GatewayConfig);
   return { config, masked: maskSecrets(config, secretPaths) };
@@ -35,6 +36,50 @@ export function loadGatewayConfig(document: unknown, env: Env, source: string): 
 
 export function loadGatewayConfigFile(path: string, env: Env): LoadedConfig {
   return loadGatewayConfig(readYamlFile(path), env, path);
+}
+
+/**
+ * Checks between parts of the file (a route's upstream is declared, prefixes
+ * are unique). Run on the raw document, so they are reported together with
+ * the schema's problems rather than after them are fixed.
+ */
+function crossReferenceIssues(document: unknown): string[] {
+  const doc = (document ?? {}) as { upstreams?: unknown; routes?: unknown };
+  const upstreams =
+    typeof doc.upstreams === 'object' && doc.upstreams !== null ? Object.keys(doc.upstreams) : [];
+  const routes = Array.isArray(doc.routes) ? (doc.routes as { upstream?: unknown; prefix?: unknown }[]) : [];
+  const issues: string[] = [];
+  const prefixes = new Set<unknown>();
+  routes.forEach((route, i) => {
+    if (typeof route?.upstream === 'string' && !upstreams.includes(route.upstream)) {
+      issues.push(
+        `routes[${i}].upstream: unknown upstream "${route.upstream}" (declared: ${upstreams.join(', ')})`,
+      );
+    }
+    if (prefixes.has(route?.prefix))
+      issues.push(`routes[${i}].prefix: duplicate prefix ${String(route.prefix)}`);
+    prefixes.add(route?.prefix);
+  });
+  return issues;
+}
+
+/** A problem with a value that came from `{ env: NAME }` names the variable too. */
+function namingVariables(issues: string[], document: unknown, refPaths: string[][]): string[] {
+  const variables = new Map<string, string>();
+  for (const path of refPaths) {
+    let node: unknown = document;
+    for (const key of path) node = (node as Record<string, unknown>)[key];
+    const key = path
+      .map((part) => (/^\d+$/.test(part) ? `[${part}]` : `.${part}`))
+      .join('')
+      .slice(1);
+    variables.set(key, (node as { env: string }).env);
+  }
+  return issues.map((issue) => {
+    const key = issue.slice(0, issue.indexOf(':'));
+    const variable = variables.get(key);
+    return variable === undefined ? issue : `${variable} (${issue})`;
+  });
 }
 
 /** What a production gateway refuses although a developer's machine may use it. */

@@ -101,128 +101,107 @@ export const routeSchema = z.strictObject({
   description: z.string().optional(),
 });
 
-export const gatewayConfigSchema = z
-  .strictObject({
-    listen: z.strictObject({ host: host.default('127.0.0.1'), port: port.default(8080) }).prefault({}),
-    admin: z.strictObject({ host: host.default('127.0.0.1'), port: port.default(9080) }).prefault({}),
-    limits: z
-      .strictObject({
-        maxUrlBytes: z.number().int().min(256).max(65_536).default(8_192),
-        maxHeaderBytes: z.number().int().min(1_024).max(65_536).default(16_384),
-        maxBodyBytes: z
-          .number()
-          .int()
-          .min(0)
-          .max(1024 * 1024 * 1024)
-          .default(1_048_576),
-        /** Time a client has to send its request headers (slowloris). */
-        headersTimeoutMs: z.number().int().min(1_000).max(120_000).default(10_000),
-        /** Time a client has to send its whole request, body included. */
-        requestTimeoutMs: z.number().int().min(1_000).max(3_600_000).default(130_000),
-        keepAliveTimeoutMs: z.number().int().min(1_000).max(600_000).default(5_000),
-        /** How long shutdown may take before connections are cut. */
-        shutdownDeadlineMs: z.number().int().min(1_000).max(600_000).default(30_000),
-        /** Keep accepting this long after /ready turned 503 (load balancers need to notice). */
-        shutdownDrainDelayMs: z.number().int().min(0).max(60_000).default(0),
-      })
-      .prefault({}),
-    /** Addresses whose `x-forwarded-for` / `x-forwarded-proto` are believed. Empty: only the socket counts. */
-    trustedProxies: z.array(cidr).default([]),
-    auth: z
-      .strictObject({
-        issuer: z.string().min(1),
-        audience: z.string().min(1),
-        jwksUrl: httpUrl.optional(),
-        keys: z.array(jwk).optional(),
-        hs256Secret: secretString().optional(),
-        clockToleranceSeconds: z.number().int().min(0).max(60).default(30),
-        maxTokenBytes: z.number().int().min(256).max(16_384).default(4_096),
-        maxTokenLifetimeSeconds: z.number().int().min(60).max(900).default(900),
-        jwks: z
-          .strictObject({
-            refreshIntervalSeconds: z.number().int().min(10).max(86_400).default(300),
-            /** An unknown `kid` refetches the JWKS at most once per cooldown. */
-            cooldownSeconds: z.number().int().min(1).max(3_600).default(30),
-            /** Keep verifying with the last good keys this long while the JWKS endpoint is down. */
-            maxStaleSeconds: z
-              .number()
-              .int()
-              .min(60)
-              .max(7 * 86_400)
-              .default(86_400),
-            timeoutMs: z.number().int().min(100).max(30_000).default(2_000),
-          })
-          .prefault({}),
-        /** Verified tokens kept by exact token string until they expire. 0 turns it off. */
-        tokenCacheEntries: z.number().int().min(0).max(1_000_000).default(10_000),
-      })
-      .refine((a) => a.jwksUrl !== undefined || (a.keys?.length ?? 0) > 0 || a.hs256Secret !== undefined, {
-        error: 'one of jwksUrl, keys or hs256Secret is required',
-      }),
-    assertion: z.strictObject({
-      keys: z
-        .array(z.strictObject({ kid: z.string().regex(/^[A-Za-z0-9_-]{1,32}$/), secret: secretString() }))
-        .min(1),
+export const gatewayConfigSchema = z.strictObject({
+  listen: z.strictObject({ host: host.default('127.0.0.1'), port: port.default(8080) }).prefault({}),
+  admin: z.strictObject({ host: host.default('127.0.0.1'), port: port.default(9080) }).prefault({}),
+  limits: z
+    .strictObject({
+      maxUrlBytes: z.number().int().min(256).max(65_536).default(8_192),
+      maxHeaderBytes: z.number().int().min(1_024).max(65_536).default(16_384),
+      maxBodyBytes: z
+        .number()
+        .int()
+        .min(0)
+        .max(1024 * 1024 * 1024)
+        .default(1_048_576),
+      /** Time a client has to send its request headers (slowloris). */
+      headersTimeoutMs: z.number().int().min(1_000).max(120_000).default(10_000),
+      /** Time a client has to send its whole request, body included. */
+      requestTimeoutMs: z.number().int().min(1_000).max(3_600_000).default(130_000),
+      keepAliveTimeoutMs: z.number().int().min(1_000).max(600_000).default(5_000),
+      /** How long shutdown may take before connections are cut. */
+      shutdownDeadlineMs: z.number().int().min(1_000).max(600_000).default(30_000),
+      /** Keep accepting this long after /ready turned 503 (load balancers need to notice). */
+      shutdownDrainDelayMs: z.number().int().min(0).max(60_000).default(0),
+    })
+    .prefault({}),
+  /** Addresses whose `x-forwarded-for` / `x-forwarded-proto` are believed. Empty: only the socket counts. */
+  trustedProxies: z.array(cidr).default([]),
+  auth: z
+    .strictObject({
+      issuer: z.string().min(1),
+      audience: z.string().min(1),
+      jwksUrl: httpUrl.optional(),
+      keys: z.array(jwk).optional(),
+      hs256Secret: secretString().optional(),
+      clockToleranceSeconds: z.number().int().min(0).max(60).default(30),
+      maxTokenBytes: z.number().int().min(256).max(16_384).default(4_096),
+      maxTokenLifetimeSeconds: z.number().int().min(60).max(900).default(900),
+      jwks: z
+        .strictObject({
+          refreshIntervalSeconds: z.number().int().min(10).max(86_400).default(300),
+          /** An unknown `kid` refetches the JWKS at most once per cooldown. */
+          cooldownSeconds: z.number().int().min(1).max(3_600).default(30),
+          /** Keep verifying with the last good keys this long while the JWKS endpoint is down. */
+          maxStaleSeconds: z
+            .number()
+            .int()
+            .min(60)
+            .max(7 * 86_400)
+            .default(86_400),
+          timeoutMs: z.number().int().min(100).max(30_000).default(2_000),
+        })
+        .prefault({}),
+      /** Verified tokens kept by exact token string until they expire. 0 turns it off. */
+      tokenCacheEntries: z.number().int().min(0).max(1_000_000).default(10_000),
+    })
+    .refine((a) => a.jwksUrl !== undefined || (a.keys?.length ?? 0) > 0 || a.hs256Secret !== undefined, {
+      error: 'one of jwksUrl, keys or hs256Secret is required',
     }),
-    cors: z
-      .strictObject({
-        origins: z.array(z.union([z.literal('*'), httpUrl])).default([]),
-        credentials: z.boolean().default(false),
-        methods: z.array(z.enum(METHODS)).default(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE']),
-        allowHeaders: z
-          .array(z.string())
-          .default(['authorization', 'content-type', 'x-request-id', 'idempotency-key', 'traceparent']),
-        exposeHeaders: z
-          .array(z.string())
-          .default(['x-request-id', 'retry-after', 'ratelimit', 'ratelimit-policy', 'www-authenticate']),
-        maxAgeSeconds: z.number().int().min(0).max(86_400).default(600),
-      })
-      .refine((c) => !(c.credentials && c.origins.includes('*')), {
-        error: 'origins "*" cannot be combined with credentials: list the origins',
-      })
-      .prefault({}),
-    securityHeaders: z
-      .strictObject({
-        /** Strict-Transport-Security; turn on where clients reach the gateway over TLS. */
-        hsts: z.boolean().default(false),
-        /** Set on responses that do not already carry them. */
-        headers: z.record(z.string(), z.string()).default({}),
-      })
-      .prefault({}),
-    accessLog: z.boolean().default(true),
-    upstreams: z.record(
-      z.string().regex(/^[a-z][a-z0-9-]{0,62}$/, 'upstream names are lower-case'),
-      upstreamSchema,
-    ),
-    routes: z.array(routeSchema).min(1),
-    /** Settings for a developer's machine only; refused when NODE_ENV=production. */
-    development: z
-      .strictObject({
-        /** Put the error message in the detail of 500 answers. */
-        exposeErrors: z.boolean().default(false),
-      })
-      .optional(),
-  })
-  .superRefine((config, ctx) => {
-    const seen = new Set<string>();
-    config.routes.forEach((route, i) => {
-      if (!(route.upstream in config.upstreams)) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['routes', i, 'upstream'],
-          message: `unknown upstream "${route.upstream}" (declared: ${Object.keys(config.upstreams).join(', ')})`,
-        });
-      }
-      if (seen.has(route.prefix)) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['routes', i, 'prefix'],
-          message: `duplicate prefix ${route.prefix}`,
-        });
-      }
-      seen.add(route.prefix);
-    });
-  });
+  assertion: z.strictObject({
+    keys: z
+      .array(z.strictObject({ kid: z.string().regex(/^[A-Za-z0-9_-]{1,32}$/), secret: secretString() }))
+      .min(1),
+  }),
+  cors: z
+    .strictObject({
+      origins: z.array(z.union([z.literal('*'), httpUrl])).default([]),
+      credentials: z.boolean().default(false),
+      methods: z.array(z.enum(METHODS)).default(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE']),
+      allowHeaders: z
+        .array(z.string())
+        .default(['authorization', 'content-type', 'x-request-id', 'idempotency-key', 'traceparent']),
+      exposeHeaders: z
+        .array(z.string())
+        .default(['x-request-id', 'retry-after', 'ratelimit', 'ratelimit-policy', 'www-authenticate']),
+      maxAgeSeconds: z.number().int().min(0).max(86_400).default(600),
+    })
+    .refine((c) => !(c.credentials && c.origins.includes('*')), {
+      error: 'origins "*" cannot be combined with credentials: list the origins',
+    })
+    .prefault({}),
+  securityHeaders: z
+    .strictObject({
+      /** Strict-Transport-Security; turn on where clients reach the gateway over TLS. */
+      hsts: z.boolean().default(false),
+      /** Set on responses that do not already carry them. */
+      headers: z.record(z.string(), z.string()).default({}),
+    })
+    .prefault({}),
+  accessLog: z.boolean().default(true),
+  upstreams: z.record(
+    z.string().regex(/^[a-z][a-z0-9-]{0,62}$/, 'upstream names are lower-case'),
+    upstreamSchema,
+  ),
+  routes: z.array(routeSchema).min(1),
+  /** Settings for a developer's machine only; refused when NODE_ENV=production. */
+  development: z
+    .strictObject({
+      /** Put the error message in the detail of 500 answers. */
+      exposeErrors: z.boolean().default(false),
+    })
+    .optional(),
+});
 
 export type GatewayConfigInput = z.input<typeof gatewayConfigSchema>;
 export type GatewayConfig = z.output<typeof gatewayConfigSchema>;
