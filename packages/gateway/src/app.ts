@@ -73,6 +73,7 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions): G
     onFailure: (reason) => metrics.authFailures.inc({ reason }),
   });
   const exposeErrors = config.development?.exposeErrors === true;
+  const logAccess = config.accessLog && logger.isLevelEnabled('info');
 
   function answerError(ctx: RequestContext, err: unknown): void {
     if ((err as { code?: unknown }).code === 'GW_CLIENT_GONE') return;
@@ -101,7 +102,7 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions): G
     const status = res.writableFinished ? res.statusCode : 499;
     metrics.observe(ctx.method, route, status, seconds);
     metrics.inFlight.dec();
-    if (!config.accessLog) return;
+    if (!logAccess) return;
     logger.info(
       {
         requestId: ctx.requestId,

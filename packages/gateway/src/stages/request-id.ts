@@ -1,10 +1,24 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomFillSync, randomUUID } from 'node:crypto';
 import type { RequestContext } from '../context.ts';
 
 const SANE_REQUEST_ID = /^[A-Za-z0-9._:-]{8,128}$/;
 const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
 const ZERO_TRACE = '0'.repeat(32);
 const ZERO_SPAN = '0'.repeat(16);
+
+// Span ids come from a pool of random bytes refilled 4 KiB at a time: one
+// syscall per 512 requests instead of one per request.
+const pool = Buffer.alloc(4096);
+let offset = pool.length;
+
+function randomHex(bytes: number): string {
+  if (offset + bytes > pool.length) {
+    randomFillSync(pool);
+    offset = 0;
+  }
+  offset += bytes;
+  return pool.toString('hex', offset - bytes, offset);
+}
 
 /**
  * Stage 1. Accepts a sane inbound `x-request-id` (so a client or load balancer
@@ -18,12 +32,12 @@ export function requestId(ctx: RequestContext): void {
 
   const parent = ctx.req.headers.traceparent;
   const match = typeof parent === 'string' ? TRACEPARENT.exec(parent) : null;
-  const spanId = randomBytes(8).toString('hex');
+  const spanId = randomHex(8);
   if (match !== null && match[1] !== ZERO_TRACE && match[2] !== ZERO_SPAN) {
     ctx.traceparent = `00-${match[1]}-${spanId}-${match[3]}`;
     const state = ctx.req.headers.tracestate;
     if (typeof state === 'string' && state.length <= 512) ctx.tracestate = state;
   } else {
-    ctx.traceparent = `00-${randomBytes(16).toString('hex')}-${spanId}-01`;
+    ctx.traceparent = `00-${randomHex(16)}-${spanId}-01`;
   }
 }

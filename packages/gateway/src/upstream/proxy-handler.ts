@@ -1,0 +1,92 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import type { Dispatcher } from 'undici';
+import type { RequestContext } from '../context.ts';
+import { responseHeaders } from './response-headers.ts';
+
+type Controller = Dispatcher.DispatchController;
+
+export const CLIENT_GONE = 'GW_CLIENT_GONE';
+export const UPSTREAM_DEADLINE = 'GW_UPSTREAM_DEADLINE';
+
+export function codeError(code: string): Error {
+  return Object.assign(new Error(code), { code });
+}
+
+/**
+ * One proxied request as an undici dispatch handler: the upstream's status and
+ * headers are written to the client as they arrive and the body is written
+ * chunk by chunk with backpressure (the upstream is paused while the client's
+ * socket is full). No intermediate streams: this is the gateway's hot path.
+ *
+ * `done` resolves when the answer is complete, and rejects only while nothing
+ * has been sent to the client yet, so the pipeline can still answer with a
+ * problem document.
+ */
+export class ProxyHandler implements Dispatcher.DispatchHandler {
+  readonly done: Promise<void>;
+  #resolve!: () => void;
+  #reject!: (err: Error) => void;
+  readonly #ctx: RequestContext;
+  #controller: Controller | undefined;
+  #abortReason: Error | undefined;
+  #timer: NodeJS.Timeout | undefined;
+  #bodyless = false;
+  readonly #sent = performance.now();
+
+  constructor(ctx: RequestContext, timeoutMs: number) {
+    this.#ctx = ctx;
+    this.done = new Promise<void>((resolve, reject) => {
+      this.#resolve = resolve;
+      this.#reject = reject;
+    });
+    this.#timer = setTimeout(() => this.abort(codeError(UPSTREAM_DEADLINE)), timeoutMs);
+    ctx.res.once('close', () => {
+      if (!ctx.res.writableFinished) this.abort(codeError(CLIENT_GONE));
+    });
+  }
+
+  /** Cancels the upstream request (deadline reached, client gone, body too large). */
+  abort(reason: Error): void {
+    this.#abortReason ??= reason;
+    this.#controller?.abort(reason);
+  }
+
+  onRequestStart(controller: Controller): void {
+    this.#controller = controller;
+    if (this.#abortReason !== undefined) controller.abort(this.#abortReason);
+  }
+
+  onResponseStart(controller: Controller, statusCode: number, headers: IncomingHttpHeaders): void {
+    if (statusCode < 200) return; // 1xx answers are hop-by-hop
+    clearTimeout(this.#timer);
+    const ctx = this.#ctx;
+    ctx.upstreamMs = performance.now() - this.#sent;
+    const res = ctx.res;
+    res.writeHead(statusCode, responseHeaders(headers, ctx.responseHeaders));
+    this.#bodyless = ctx.method === 'HEAD' || statusCode === 204 || statusCode === 304;
+    res.on('drain', () => controller.resume());
+  }
+
+  onResponseData(controller: Controller, chunk: Buffer): void {
+    if (this.#bodyless) return;
+    if (!this.#ctx.res.write(chunk)) controller.pause();
+  }
+
+  onResponseEnd(): void {
+    this.#ctx.res.end();
+    this.#resolve();
+  }
+
+  onResponseError(_controller: Controller, err: Error): void {
+    clearTimeout(this.#timer);
+    const ctx = this.#ctx;
+    if (ctx.upstreamMs === undefined) ctx.upstreamMs = performance.now() - this.#sent;
+    if (ctx.res.headersSent) {
+      // Part of the answer is out: the only honest thing left is to cut the connection.
+      ctx.res.destroy();
+      this.#resolve();
+      return;
+    }
+    this.#reject(Object.assign(err, { abortReason: this.#abortReason }));
+  }
+}
