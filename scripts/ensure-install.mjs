@@ -27,8 +27,12 @@ const stamp = hash.digest('hex');
 const nodeBin = join(root, 'node_modules', '.bin', 'node');
 const current = existsSync(stampFile) ? readFileSync(stampFile, 'utf8').trim() : '';
 if (current !== stamp || !existsSync(nodeBin)) {
-  process.stdout.write('gatehouse: installing dependencies (npm ci)…\n');
-  execSync('npm ci --no-audit --no-fund', { cwd: root, stdio: 'inherit' });
+  process.stdout.write('gatehouse: installing dependencies (npm install)…\n');
+  // `npm install`, not `npm ci`: it installs what package-lock.json pins just the
+  // same, and tolerates a lock written without the optional platform packages of
+  // other systems (as npm does with omit-lockfile-registry-resolved), which
+  // `npm ci` refuses.
+  execSync('npm install --no-audit --no-fund', { cwd: root, stdio: 'inherit' });
   writeFileSync(stampFile, `${stamp}\n`);
 }
 const version = execSync(`"${nodeBin}" --version`, { encoding: 'utf8' }).trim();
