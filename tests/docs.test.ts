@@ -14,12 +14,20 @@ describe('docs', () => {
   it('document every gateway error code with its status', () => {
     const errors = read('docs/errors.md');
     for (const [code, spec] of Object.entries(gatewayErrors.table)) {
-      assert.match(errors, new RegExp(`\\| ${code} \\| ${spec.status} \\|`), `${code} (${spec.status}) is not in docs/errors.md`);
+      assert.match(
+        errors,
+        new RegExp(`\\| ${code} \\| ${spec.status} \\|`),
+        `${code} (${spec.status}) is not in docs/errors.md`,
+      );
     }
   });
 
   it('have docs/api-routes.md generated from the shipped configs (npm run docs:routes)', () => {
     const expected = routesMarkdown(['config/gateway.yaml', 'examples/tickettoken/gateway.yaml']);
-    assert.equal(read('docs/api-routes.md'), expected, 'docs/api-routes.md is out of date: run npm run docs:routes');
+    assert.equal(
+      read('docs/api-routes.md'),
+      expected,
+      'docs/api-routes.md is out of date: run npm run docs:routes',
+    );
   });
 });
