@@ -13,16 +13,21 @@ const BY_NODE_CODE: Record<string, keyof typeof gatewayErrors.table> = {
  * Transfer-Encoding, slow clients): a problem+json answer, then the
  * connection is closed. Nothing of such a request reaches an upstream.
  */
-export function answerClientError(err: Error & { code?: string }, socket: Duplex): void {
-  if (err.code === 'ECONNRESET' || !socket.writable) {
-    socket.destroy();
-    return;
-  }
-  const code = BY_NODE_CODE[err.code ?? ''] ?? 'GW_BAD_REQUEST';
-  const spec = gatewayErrors.table[code];
-  const body = JSON.stringify({ type: problemType(code), title: spec.title, status: spec.status, code });
-  socket.end(
-    `HTTP/1.1 ${spec.status} ${spec.title}\r\ncontent-type: ${PROBLEM_CONTENT_TYPE}\r\n` +
-      `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
-  );
+export function createClientErrorHandler(securityHeaders: Readonly<Record<string, string>>) {
+  const extra = Object.entries(securityHeaders)
+    .map(([name, value]) => `${name}: ${value}\r\n`)
+    .join('');
+  return function answerClientError(err: Error & { code?: string }, socket: Duplex): void {
+    if (err.code === 'ECONNRESET' || !socket.writable) {
+      socket.destroy();
+      return;
+    }
+    const code = BY_NODE_CODE[err.code ?? ''] ?? 'GW_BAD_REQUEST';
+    const spec = gatewayErrors.table[code];
+    const body = JSON.stringify({ type: problemType(code), title: spec.title, status: spec.status, code });
+    socket.end(
+      `HTTP/1.1 ${spec.status} ${spec.title}\r\ncontent-type: ${PROBLEM_CONTENT_TYPE}\r\n${extra}` +
+        `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+    );
+  };
 }

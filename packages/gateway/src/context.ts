@@ -22,6 +22,8 @@ export interface RequestContext {
   /** The one Authorization header the client sent (undefined if none or several). */
   authorization: string | undefined;
   authorizationCount: number;
+  /** Host headers sent (more than one is refused: RFC 9112 §3.2). */
+  hostCount: number;
   /** The headers that will go upstream: the client's, filtered by the identity firewall. */
   headers: OutboundHeaders;
   /** Canonical path (decoded once, dot segments resolved, re-encoded) and raw query. */
@@ -55,6 +57,7 @@ export function createContext(req: IncomingMessage, res: ServerResponse, started
     host: '',
     authorization: undefined,
     authorizationCount: 0,
+    hostCount: 0,
     headers: {},
     path: '/',
     query: '',

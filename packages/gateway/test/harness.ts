@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
-import { connect } from 'node:net';
+import { type AddressInfo, connect, createServer as createNetServer, type Socket } from 'node:net';
 import {
   captureLogger,
   closeServer,
@@ -144,6 +144,10 @@ export interface TestGatewayOptions {
   config?: Partial<GatewayConfigInput>;
   upstream?: EchoUpstream;
   keys?: TestKeys;
+  /** Give the gateway the masked effective config, as main.ts does (shown on the admin /config). */
+  withMaskedConfig?: boolean;
+  /** Environment for `{ env: NAME }` references in the config. */
+  env?: Record<string, string>;
 }
 
 export async function startTestGateway(options: TestGatewayOptions = {}): Promise<TestGateway> {
@@ -167,9 +171,19 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
     ...options.config,
   };
   const logs = captureLogger('gateway', 'debug');
-  const { config } = loadGatewayConfig(document, {}, 'test');
-  const gateway = createGateway(config, { logger: logs.logger });
-  await gateway.start();
+  let gateway: Gateway;
+  try {
+    const { config, masked } = loadGatewayConfig(document, options.env ?? {}, 'test');
+    gateway = createGateway(config, {
+      logger: logs.logger,
+      ...(options.withMaskedConfig === true ? { maskedConfig: masked } : {}),
+    });
+    await gateway.start();
+  } catch (err) {
+    // A refused config must not leave the echo upstream holding the test process open.
+    if (options.upstream === undefined) await upstream.close();
+    throw err;
+  }
   const url = await listenOnRandomPort(gateway.server);
   const adminUrl = await listenOnRandomPort(gateway.admin);
   return {
@@ -206,7 +220,7 @@ export interface RawResponse {
 
 export interface RawRequestOptions {
   /** Written after `data`, `delayMs` apart (a slow or streamed body). Stops early once an answer arrived. */
-  readonly then?: readonly (string | Buffer)[];
+  readonly followUp?: readonly (string | Buffer)[];
   readonly delayMs?: number;
   /** How long to wait for the server to close after a complete answer without `connection: close` (default 0). */
   readonly waitForCloseMs?: number;
@@ -268,7 +282,7 @@ export async function rawRequest(
     socket.once('connect', async () => {
       try {
         socket.write(data);
-        for (const part of options.then ?? []) {
+        for (const part of options.followUp ?? []) {
           await new Promise((r) => setTimeout(r, options.delayMs ?? 20));
           if (parsed !== undefined || closed || socket.destroyed) break;
           socket.write(part);
@@ -348,4 +362,46 @@ export async function problemOf(res: Response): Promise<Record<string, unknown>>
     throw new Error(`expected application/problem+json, got ${type} (${res.status}): ${await res.text()}`);
   }
   return (await res.json()) as Record<string, unknown>;
+}
+
+export interface RawUpstream {
+  readonly url: string;
+  /** Request heads received, as text. */
+  readonly heads: string[];
+  close(): Promise<void>;
+}
+
+/**
+ * An upstream that answers each request head with exactly the bytes `respond`
+ * returns (for response headers node:http would not let a test write, such as
+ * hop-by-hop headers or odd framing). Bodies of requests are not read.
+ */
+export async function startRawUpstream(respond: (head: string) => string): Promise<RawUpstream> {
+  const heads: string[] = [];
+  const sockets = new Set<Socket>();
+  const server = createNetServer((socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    socket.on('error', () => socket.destroy());
+    let pending = '';
+    socket.on('data', (chunk: Buffer) => {
+      pending += chunk.toString('latin1');
+      for (let end = pending.indexOf('\r\n\r\n'); end !== -1; end = pending.indexOf('\r\n\r\n')) {
+        const head = pending.slice(0, end);
+        pending = pending.slice(end + 4);
+        heads.push(head);
+        socket.write(respond(head));
+      }
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    heads,
+    async close() {
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
 }

@@ -123,13 +123,15 @@ export function createAssertionVerifier(
     if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
       return { ok: false, reason: 'bad_signature' };
     }
-    let payload: Partial<AssertionPayload>;
+    // `null` is valid JSON: a signed body of `null` must be refused, not throw.
+    let payload: Partial<AssertionPayload> | null;
     try {
-      payload = JSON.parse(Buffer.from(body, 'base64url').toString('utf8')) as Partial<AssertionPayload>;
+      payload = JSON.parse(Buffer.from(body, 'base64url').toString('utf8')) as typeof payload;
     } catch {
       return { ok: false, reason: 'malformed' };
     }
     if (
+      payload === null ||
       payload.iss !== ASSERTION_ISSUER ||
       typeof payload.sub !== 'string' ||
       typeof payload.tid !== 'string' ||

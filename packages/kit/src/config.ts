@@ -129,7 +129,9 @@ export function secretString() {
   });
 }
 
-const SECRET_KEY = /secret|password|token|key$|keys$|dsn|privatekey|credential/i;
+// Keys that hold secrets: *secret*, *password*, credentials, DSNs, and names ending in key(s)/token
+// (apiKey, hmacKeys, accessToken), not counters that merely mention them (tokenCacheEntries).
+const SECRET_KEY = /secret|password|passphrase|credential|dsn|(key|keys|token)$/i;
 
 /** A copy of `value` with every secret-looking key (or listed path) replaced by "***". */
 export function maskSecrets(value: unknown, extraPaths: readonly (readonly string[])[] = []): unknown {
@@ -138,13 +140,19 @@ export function maskSecrets(value: unknown, extraPaths: readonly (readonly strin
   return masked;
 }
 
-function maskByName(value: unknown, key = ''): unknown {
-  if (key !== '' && SECRET_KEY.test(key) && (typeof value === 'string' || typeof value === 'number'))
-    return '***';
-  if (Array.isArray(value)) return value.map((item) => maskByName(item, key));
+function maskByName(value: unknown, key = '', inSecret = false): unknown {
+  const secret = inSecret || (key !== '' && SECRET_KEY.test(key));
+  // Values below a secret-looking key are secret (`privateKey: { pem }`, `hmacKeys: [..]`); objects in
+  // a list stand for themselves (`keys: [{ kid, secret }]` shows the kid).
+  if (secret && (typeof value === 'string' || typeof value === 'number')) return '***';
+  if (Array.isArray(value)) {
+    return value.map((item) =>
+      item !== null && typeof item === 'object' ? maskByName(item) : maskByName(item, key, secret),
+    );
+  }
   if (value !== null && typeof value === 'object') {
     const out: Record<string, unknown> = {};
-    for (const [k, item] of Object.entries(value)) out[k] = maskByName(item, k);
+    for (const [k, item] of Object.entries(value)) out[k] = maskByName(item, k, secret);
     return out;
   }
   return value;

@@ -89,8 +89,10 @@ export function toProblem(
   internalCode: string,
 ): ProblemDocument {
   if (isProblemError(err)) {
+    // Extension members never stand in for the reserved ones.
+    const { detail: _detail, requestId: _requestId, ...extensions } = err.extensions ?? {};
     const doc: ProblemDocument = {
-      ...err.extensions,
+      ...extensions,
       type: problemType(err.code),
       title: err.title,
       status: err.status,

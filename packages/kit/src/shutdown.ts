@@ -69,8 +69,16 @@ export function installGracefulShutdown(options: ShutdownOptions): ShutdownHandl
     }
     for (const resource of [...resources].reverse()) {
       try {
-        await Promise.race([Promise.resolve(resource.close()), deadline]);
-        logger.info({ resource: resource.name }, 'shutdown: closed');
+        const closed = await Promise.race([
+          Promise.resolve(resource.close()).then(() => true),
+          deadline.then(() => false),
+        ]);
+        if (closed) logger.info({ resource: resource.name }, 'shutdown: closed');
+        else {
+          // Still closing at the deadline: the process exits anyway, and says so.
+          failed = true;
+          logger.error({ resource: resource.name }, 'shutdown: deadline reached before the resource closed');
+        }
       } catch (err) {
         failed = true;
         logger.error({ err, resource: resource.name }, 'shutdown: resource failed to close');

@@ -36,6 +36,8 @@ export class JwksSource {
   readonly #options: JwksOptions;
   readonly #now: () => number;
   #keys = new Map<string, VerificationKey>();
+  /** kid and key material of the current set: a key replaced under the same kid is a change. */
+  #fingerprint = '';
   #lastSuccess = 0;
   #lastAttempt = Number.NEGATIVE_INFINITY;
   #lastError: string | null = null;
@@ -110,7 +112,12 @@ export class JwksSource {
       for (const r of rejected) logger.warn({ kid: r.kid, reason: r.reason }, 'jwks: key refused');
       if (keys.length === 0) throw new Error('JWKS has no usable key');
       const next = new Map(keys.map((k) => [k.kid as string, k]));
-      const changed = next.size !== this.#keys.size || [...next.keys()].some((kid) => !this.#keys.has(kid));
+      const fingerprint = keys
+        .map((k) => `${k.kid}:${k.fingerprint}`)
+        .sort()
+        .join(',');
+      const changed = fingerprint !== this.#fingerprint;
+      this.#fingerprint = fingerprint;
       this.#keys = next;
       this.#lastSuccess = this.#now();
       this.#lastError = null;

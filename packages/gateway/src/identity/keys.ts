@@ -13,6 +13,8 @@ export interface VerificationKey {
   readonly kid: string | undefined;
   readonly alg: Algorithm;
   readonly key: ImportedKey;
+  /** The public key material, to tell a replaced key under the same kid. */
+  readonly fingerprint: string;
 }
 
 const ASYMMETRIC = new Set<string>(['EdDSA', 'Ed25519', 'ES256', 'RS256']);
@@ -61,7 +63,8 @@ export async function importPublicJwks(jwks: readonly JWK[]): Promise<ImportResu
     }
     try {
       const key = await importJWK({ ...jwk, alg: chosen.alg }, chosen.alg);
-      keys.push({ kid: jwk.kid, alg: chosen.alg, key });
+      const fingerprint = JSON.stringify([jwk.kty, jwk.crv, jwk.x, jwk.y, jwk.n, jwk.e]);
+      keys.push({ kid: jwk.kid, alg: chosen.alg, key, fingerprint });
     } catch (err) {
       rejected.push({ kid: jwk.kid, reason: (err as Error).message });
     }
@@ -70,5 +73,5 @@ export async function importPublicJwks(jwks: readonly JWK[]): Promise<ImportResu
 }
 
 export function hs256Key(secret: string, kid?: string): VerificationKey {
-  return { kid, alg: 'HS256', key: new TextEncoder().encode(secret) };
+  return { kid, alg: 'HS256', key: new TextEncoder().encode(secret), fingerprint: 'hs256' };
 }

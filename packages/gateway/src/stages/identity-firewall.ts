@@ -71,7 +71,7 @@ export interface FirewallDeps {
 }
 
 /**
- * Stage 2. Runs before anything else reads headers. It reads the forwarding
+ * Stage 3. Runs before anything else reads the request's headers. It reads the forwarding
  * headers once (believed only from trusted proxies), then builds the outbound
  * header set from the raw header list without any identity, forwarding or
  * hop-by-hop header, nor any header the client named in `Connection`.
@@ -113,6 +113,7 @@ export function createIdentityFirewall({ clientAddress, logger }: FirewallDeps) 
         for (const token of value.split(',')) connectionTokens.push(token.trim().toLowerCase());
         continue;
       }
+      if (name === 'host') ctx.hostCount++;
       if (HOP_BY_HOP.has(name) || REWRITTEN.has(name)) continue;
       const existing = out[name];
       if (existing === undefined) out[name] = value;

@@ -7,7 +7,7 @@ const ALLOWED_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'
 const ALLOW_HEADER = [...ALLOWED_METHODS].join(', ');
 
 /**
- * Stage 3. Only origin-form targets of a known method; TRACE and CONNECT are
+ * Stage 4. Only origin-form targets of a known method; TRACE and CONNECT are
  * refused. The URL is capped, and the path is decoded once and made canonical
  * (see routing/normalize-path.ts): what is matched is what is forwarded. A
  * declared body larger than the global cap is refused before it is read.
@@ -20,6 +20,7 @@ export function createRequestHygiene(limits: GatewayConfig['limits']) {
         headers: { allow: ALLOW_HEADER },
       });
     }
+    if (ctx.hostCount > 1) throw gatewayError('GW_BAD_REQUEST', 'A request has one Host header.');
     const target = req.url ?? '';
     if (target.length > limits.maxUrlBytes) {
       throw gatewayError('GW_URI_TOO_LONG', `The request target is longer than ${limits.maxUrlBytes} bytes.`);

@@ -16,7 +16,7 @@ export function securityHeaderDefaults(
   return Object.freeze(headers);
 }
 
-/** Stage 4. Puts the security headers on the answer, whoever writes it. */
+/** Stage 2. Puts the security headers on the answer, whoever writes it (refusals included). */
 export function createSecurityHeaders(config: GatewayConfig['securityHeaders']) {
   const defaults = securityHeaderDefaults(config);
   return function securityHeaders(ctx: RequestContext): void {
