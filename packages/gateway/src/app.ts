@@ -10,7 +10,7 @@ import {
   toProblem,
 } from '@gatehouse/kit';
 import { createAdminServer } from './admin/server.ts';
-import { answerClientError } from './client-error.ts';
+import { createClientErrorHandler } from './client-error.ts';
 import type { GatewayConfig } from './config/schema.ts';
 import { createContext, DONE, type RequestContext, type Stage } from './context.ts';
 import { TokenVerifier } from './identity/verifier.ts';
@@ -19,7 +19,9 @@ import { routeReport } from './route-report.ts';
 import { ClientAddressResolver } from './routing/client-address.ts';
 import { RouteTable } from './routing/route-table.ts';
 import { buildPipeline } from './stages/index.ts';
-import { UpstreamPools } from './upstream/pools.ts';
+import { securityHeaderDefaults } from './stages/security-headers.ts';
+import { STATE_VALUE } from './upstream/breaker.ts';
+import { Upstreams } from './upstream/upstreams.ts';
 
 export { loadGatewayConfig, loadGatewayConfigFile } from './config/load.ts';
 export type { GatewayConfig } from './config/schema.ts';
@@ -51,8 +53,13 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions): G
   const { logger } = options;
   const routes = new RouteTable(config);
   const verifier = new TokenVerifier(config.auth, logger);
-  const pools = new UpstreamPools(routes.upstreams.values());
   const metrics = new GatewayMetrics();
+  const upstreams = new Upstreams(routes.upstreams.values(), (name, state, previous) => {
+    metrics.breakerState.set({ service: name }, STATE_VALUE[state]);
+    const level = state === 'open' ? 'warn' : 'info';
+    logger[level]({ event: 'circuit_breaker', upstream: name, state, previous }, `circuit breaker ${state}`);
+  });
+  for (const name of routes.upstreams.keys()) metrics.breakerState.set({ service: name }, 0);
   const readiness = new Readiness();
   readiness.register('signing-keys', () => ({
     ok: verifier.usable,
@@ -69,7 +76,8 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions): G
     verifier,
     clientAddress: new ClientAddressResolver(config.trustedProxies),
     sign: createAssertionSigner(config.assertion.keys),
-    pools,
+    upstreams,
+    metrics,
     onFailure: (reason) => metrics.authFailures.inc({ reason }),
   });
   const exposeErrors = config.development?.exposeErrors === true;
@@ -151,12 +159,15 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions): G
       headersTimeout: config.limits.headersTimeoutMs,
       requestTimeout: config.limits.requestTimeoutMs,
       keepAliveTimeout: config.limits.keepAliveTimeoutMs,
+      // How often Node checks headersTimeout/requestTimeout (30 s by default, far
+      // coarser than the limits themselves): slow clients are cut on time.
+      connectionsCheckingInterval: 1_000,
       requireHostHeader: true,
       joinDuplicateHeaders: false,
     },
     handle,
   );
-  server.on('clientError', answerClientError);
+  server.on('clientError', createClientErrorHandler(securityHeaderDefaults(config.securityHeaders)));
 
   const admin = createAdminServer({
     readiness,
@@ -166,10 +177,13 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions): G
       status: (await readiness.evaluate()).status,
       configHash,
       tokens: verifier.status(),
-      upstreams: [...routes.upstreams.values()].map((u) => ({
+      upstreams: [...upstreams.all()].map(({ config: u, guard }) => ({
         name: u.name,
         url: `${u.origin}${u.basePath}`,
         timeoutMs: u.timeoutMs,
+        breaker: guard.breaker.state,
+        inFlight: guard.inFlight,
+        maxConcurrent: guard.maxConcurrent,
       })),
       process: { uptimeSeconds: Math.round(process.uptime()), memory: process.memoryUsage() },
     }),
@@ -186,7 +200,7 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions): G
     start: () => verifier.start(),
     async close() {
       verifier.stop();
-      await pools.close();
+      await upstreams.close();
     },
   };
 }

@@ -18,6 +18,8 @@ export const gatewayErrors = defineErrors({
   GW_UPSTREAM_UNAVAILABLE: { status: 502, title: 'Bad Gateway' },
   GW_AUTH_UNAVAILABLE: { status: 503, title: 'Authentication Unavailable' },
   GW_SHUTTING_DOWN: { status: 503, title: 'Service Unavailable' },
+  GW_UPSTREAM_CIRCUIT_OPEN: { status: 503, title: 'Upstream Circuit Open' },
+  GW_UPSTREAM_BUSY: { status: 503, title: 'Upstream At Capacity' },
   GW_UPSTREAM_TIMEOUT: { status: 504, title: 'Gateway Timeout' },
 });
 

@@ -12,6 +12,10 @@ export class GatewayMetrics {
   readonly duration: Histogram<'method' | 'route'>;
   readonly authFailures: Counter<'reason'>;
   readonly inFlight: Gauge;
+  readonly downstreamRequests: Counter<'service' | 'status'>;
+  readonly downstreamDuration: Histogram<'service'>;
+  readonly retries: Counter<'service' | 'reason'>;
+  readonly breakerState: Gauge<'service'>;
 
   constructor() {
     this.registry = createMetricsRegistry('gateway');
@@ -40,6 +44,36 @@ export class GatewayMetrics {
       help: 'Requests in progress',
       registers,
     });
+    this.downstreamRequests = new Counter({
+      name: 'gateway_downstream_requests_total',
+      help: 'Attempts sent to upstream services, by status (or error: timeout, ECONNREFUSED, …)',
+      labelNames: ['service', 'status'],
+      registers,
+    });
+    this.downstreamDuration = new Histogram({
+      name: 'gateway_downstream_request_duration_seconds',
+      help: 'Time from sending an attempt to the end of its answer',
+      labelNames: ['service'],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120],
+      registers,
+    });
+    this.retries = new Counter({
+      name: 'gateway_retries_total',
+      help: 'Attempts retried, by the reason of the failed attempt',
+      labelNames: ['service', 'reason'],
+      registers,
+    });
+    this.breakerState = new Gauge({
+      name: 'gateway_circuit_breaker_state',
+      help: 'Circuit breaker state per upstream: 0 closed, 1 open, 2 half-open',
+      labelNames: ['service'],
+      registers,
+    });
+  }
+
+  downstream(service: string, status: string, seconds: number): void {
+    this.downstreamRequests.inc({ service, status });
+    this.downstreamDuration.observe({ service }, seconds);
   }
 
   observe(method: string, route: string, status: number, seconds: number): void {

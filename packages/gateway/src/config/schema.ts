@@ -67,11 +67,36 @@ export function parseCidr(
   return { address, prefix, family };
 }
 
+/** Breaker thresholds; anything left out takes the default of the upstream's timeout class. */
+const breakerSchema = z.strictObject({
+  windowSeconds: z.number().int().min(1).max(600).optional(),
+  minimumRequests: z.number().int().min(1).max(100_000).optional(),
+  failureRatePercent: z.number().min(1).max(100).optional(),
+  openSeconds: z.number().int().min(1).max(3_600).optional(),
+  halfOpenProbes: z.number().int().min(1).max(100).optional(),
+  probeTimeoutMs: z.number().int().min(100).max(600_000).optional(),
+});
+
+const retrySchema = z.strictObject({
+  /** Extra attempts after the first (0 turns retries off). */
+  attempts: z.number().int().min(0).max(5).default(2),
+  backoffMs: z.number().int().min(1).max(10_000).default(25),
+  maxBackoffMs: z.number().int().min(1).max(60_000).default(500),
+  /** Retries may add at most this much load on a failing upstream. */
+  budgetPercent: z.number().min(0).max(100).default(20),
+});
+
 export const upstreamSchema = z.strictObject({
-  url: httpUrl,
+  url: httpUrl.refine((u) => !/^https?:\/\/[^/]*@/.test(u), {
+    error: 'must not carry credentials (they would end up in logs); services trust the signed assertion',
+  }),
   timeout: timeout.default('standard'),
   /** Keep-alive connections to this upstream, per gateway process. */
   connections: z.number().int().min(1).max(4096).default(128),
+  /** Requests in flight to this upstream at most (queued ones included); more answer 503 at once. */
+  maxConcurrent: z.number().int().min(1).max(100_000).default(1_024),
+  breaker: breakerSchema.prefault({}),
+  retries: retrySchema.prefault({}),
   /** Forward the client's Authorization header (off: services get the signed assertion instead). */
   forwardAuthorization: z.boolean().default(false),
 });

@@ -2,6 +2,7 @@ import {
   type GatewayConfig,
   type RouteConfig,
   TIMEOUT_CLASSES,
+  type TimeoutClass,
   type UpstreamConfig,
 } from '../config/schema.ts';
 
@@ -25,6 +26,8 @@ export interface RoleRule extends Rule {
 
 export interface CompiledUpstream {
   readonly name: string;
+  readonly timeoutClass: TimeoutClass | undefined;
+  readonly config: UpstreamConfig;
   readonly origin: string;
   /** The URL's path without a trailing slash ('' for none). */
   readonly basePath: string;
@@ -54,6 +57,8 @@ export function compileUpstream(name: string, config: UpstreamConfig): CompiledU
   const url = new URL(config.url);
   return {
     name,
+    timeoutClass: typeof config.timeout === 'string' ? config.timeout : undefined,
+    config,
     origin: url.origin,
     basePath: url.pathname.replace(/\/+$/, ''),
     timeoutMs: timeoutMs(config.timeout),

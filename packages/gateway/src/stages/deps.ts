@@ -1,9 +1,10 @@
 import type { AssertionSigner, Logger } from '@gatehouse/kit';
 import type { GatewayConfig } from '../config/schema.ts';
 import type { TokenVerifier } from '../identity/verifier.ts';
+import type { GatewayMetrics } from '../metrics.ts';
 import type { ClientAddressResolver } from '../routing/client-address.ts';
 import type { RouteTable } from '../routing/route-table.ts';
-import type { UpstreamPools } from '../upstream/pools.ts';
+import type { Upstreams } from '../upstream/upstreams.ts';
 
 /** What the stages are built from; assembled once by app.ts. */
 export interface StageDeps {
@@ -13,6 +14,7 @@ export interface StageDeps {
   readonly verifier: TokenVerifier;
   readonly clientAddress: ClientAddressResolver;
   readonly sign: AssertionSigner;
-  readonly pools: UpstreamPools;
+  readonly upstreams: Upstreams;
+  readonly metrics: GatewayMetrics;
   readonly onFailure?: (reason: string) => void;
 }

@@ -19,14 +19,14 @@ import { createSecurityHeaders } from './security-headers.ts';
 export function buildPipeline(deps: StageDeps): readonly Stage[] {
   return [
     requestId, //                              1. request id, trace context
-    createIdentityFirewall(deps), //           2. drop client identity/forwarding headers; client IP
-    createRequestHygiene(deps.config.limits), // 3. method, target form, URL and body caps, canonical path
-    createSecurityHeaders(deps.config.securityHeaders), // 4. security headers on every answer
+    createSecurityHeaders(deps.config.securityHeaders), // 2. security headers on every answer, refusals too
+    createIdentityFirewall(deps), //           3. drop client identity/forwarding headers; client IP
+    createRequestHygiene(deps.config.limits), // 4. method, target form, URL and body caps, canonical path
     createCors(deps.config.cors), //           5. CORS; preflight answered before authentication
     createRouteMatch(deps.routes), //          6. route → upstream + policy (deny by default)
     createAuthenticate(deps), //               7. JWT (JWKS, static keys or HS256)
     authorize, //                              8. role rules
     createInjectIdentity(deps.sign), //        9. identity, assertion, request id, trace, x-forwarded-*
-    createProxy(deps.pools), //               10. proxy (terminal)
+    createProxy(deps.upstreams, deps.metrics), // 10. proxy: breaker, concurrency cap, retries (terminal)
   ];
 }

@@ -12,8 +12,14 @@ export function codeError(code: string): Error {
   return Object.assign(new Error(code), { code });
 }
 
+/** How an attempt ended: its status, and whether the answer was held back for a retry. */
+export interface AttemptOutcome {
+  readonly status: number;
+  readonly held: boolean;
+}
+
 /**
- * One proxied request as an undici dispatch handler: the upstream's status and
+ * One proxied attempt as an undici dispatch handler: the upstream's status and
  * headers are written to the client as they arrive and the body is written
  * chunk by chunk with backpressure (the upstream is paused while the client's
  * socket is full). No intermediate streams: this is the gateway's hot path.
@@ -23,19 +29,27 @@ export function codeError(code: string): Error {
  * problem document.
  */
 export class ProxyHandler implements Dispatcher.DispatchHandler {
-  readonly done: Promise<void>;
-  #resolve!: () => void;
+  readonly done: Promise<AttemptOutcome>;
+  #resolve!: (outcome: AttemptOutcome) => void;
   #reject!: (err: Error) => void;
   readonly #ctx: RequestContext;
   #controller: Controller | undefined;
   #abortReason: Error | undefined;
   #timer: NodeJS.Timeout | undefined;
   #bodyless = false;
+  #status = 0;
+  #held = false;
   readonly #sent = performance.now();
+  readonly #holdIf: ((status: number) => boolean) | undefined;
 
-  constructor(ctx: RequestContext, timeoutMs: number) {
+  /**
+   * `holdIf` may keep an answer from the client (a 502/503/504 that will be
+   * retried): it is read and dropped, and nothing reaches the client.
+   */
+  constructor(ctx: RequestContext, timeoutMs: number, holdIf?: (status: number) => boolean) {
     this.#ctx = ctx;
-    this.done = new Promise<void>((resolve, reject) => {
+    this.#holdIf = holdIf;
+    this.done = new Promise<AttemptOutcome>((resolve, reject) => {
       this.#resolve = resolve;
       this.#reject = reject;
     });
@@ -61,6 +75,12 @@ export class ProxyHandler implements Dispatcher.DispatchHandler {
     clearTimeout(this.#timer);
     const ctx = this.#ctx;
     ctx.upstreamMs = performance.now() - this.#sent;
+    this.#status = statusCode;
+    if (this.#holdIf?.(statusCode) === true) {
+      this.#held = true;
+      this.#bodyless = true;
+      return;
+    }
     const res = ctx.res;
     res.writeHead(statusCode, responseHeaders(headers, ctx.responseHeaders));
     this.#bodyless = ctx.method === 'HEAD' || statusCode === 204 || statusCode === 304;
@@ -73,8 +93,8 @@ export class ProxyHandler implements Dispatcher.DispatchHandler {
   }
 
   onResponseEnd(): void {
-    this.#ctx.res.end();
-    this.#resolve();
+    if (!this.#held) this.#ctx.res.end();
+    this.#resolve({ status: this.#status, held: this.#held });
   }
 
   onResponseError(_controller: Controller, err: Error): void {
@@ -84,7 +104,7 @@ export class ProxyHandler implements Dispatcher.DispatchHandler {
     if (ctx.res.headersSent) {
       // Part of the answer is out: the only honest thing left is to cut the connection.
       ctx.res.destroy();
-      this.#resolve();
+      this.#resolve({ status: this.#status, held: false });
       return;
     }
     this.#reject(Object.assign(err, { abortReason: this.#abortReason }));

@@ -1,0 +1,85 @@
+import { Pool } from 'undici';
+import type { CompiledUpstream } from '../routing/route-table.ts';
+import type { BreakerOptions, BreakerState } from './breaker.ts';
+import { BREAKER_DEFAULTS, UpstreamGuard } from './guard.ts';
+
+export interface Upstream {
+  readonly config: CompiledUpstream;
+  readonly pool: Pool;
+  readonly guard: UpstreamGuard;
+}
+
+/**
+ * Every declared upstream with its keep-alive pool and its guard (breaker,
+ * concurrency cap, retry budget), built once at start: there is no way to
+ * reach an upstream without them.
+ */
+export class Upstreams {
+  readonly #upstreams = new Map<string, Upstream>();
+
+  constructor(
+    upstreams: Iterable<CompiledUpstream>,
+    onBreakerChange?: (name: string, state: BreakerState, previous: BreakerState) => void,
+  ) {
+    for (const upstream of upstreams) {
+      const pool = new Pool(upstream.origin, {
+        connections: upstream.connections,
+        pipelining: 1,
+        keepAliveTimeout: 4_000,
+        keepAliveMaxTimeout: 60_000,
+        connect: { timeout: Math.min(upstream.timeoutMs, 5_000) },
+      });
+      const retries = upstream.config.retries;
+      const guard = new UpstreamGuard(
+        upstream.name,
+        breakerOptions(upstream),
+        upstream.config.maxConcurrent,
+        {
+          attempts: retries.attempts,
+          backoffMs: retries.backoffMs,
+          maxBackoffMs: retries.maxBackoffMs,
+          budget: retries.budgetPercent / 100,
+        },
+        onBreakerChange,
+      );
+      this.#upstreams.set(upstream.name, { config: upstream, pool, guard });
+    }
+  }
+
+  get(name: string): Upstream {
+    const upstream = this.#upstreams.get(name);
+    if (upstream === undefined) throw new Error(`no upstream ${name}`);
+    return upstream;
+  }
+
+  all(): IterableIterator<Upstream> {
+    return this.#upstreams.values();
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.#upstreams.values()].map((u) => u.pool.close()));
+  }
+}
+
+/** The upstream's breaker settings over the defaults of its timeout class. */
+export function breakerOptions(upstream: CompiledUpstream): BreakerOptions {
+  const base = BREAKER_DEFAULTS[upstream.timeoutClass ?? classFor(upstream.timeoutMs)];
+  const set = upstream.config.breaker;
+  const windowMs = (set.windowSeconds ?? base.windowMs / 1000) * 1000;
+  return {
+    windowMs,
+    buckets: 10,
+    minimumRequests: set.minimumRequests ?? base.minimumRequests,
+    failureRate: (set.failureRatePercent ?? base.failureRate * 100) / 100,
+    openMs: (set.openSeconds ?? base.openMs / 1000) * 1000,
+    halfOpenProbes: set.halfOpenProbes ?? base.halfOpenProbes,
+    probeTimeoutMs: Math.min(set.probeTimeoutMs ?? base.probeTimeoutMs, upstream.timeoutMs),
+  };
+}
+
+function classFor(timeoutMs: number): keyof typeof BREAKER_DEFAULTS {
+  if (timeoutMs <= 5_000) return 'fast';
+  if (timeoutMs <= 10_000) return 'standard';
+  if (timeoutMs <= 60_000) return 'slow';
+  return 'batch';
+}
