@@ -77,7 +77,9 @@ function checkFullCoverage(): number {
   const lcov = readFileSync('coverage/lcov.info', 'utf8');
   const failures: string[] = [];
   for (const file of FULLY_COVERED) {
-    const record = lcov.split('end_of_record').find((r) => r.includes(`SF:${process.cwd()}/${file}\n`));
+    const record = lcov
+      .split('end_of_record')
+      .find((r) => r.includes(`SF:${file}\n`) || r.includes(`SF:${process.cwd()}/${file}\n`));
     if (record === undefined) {
       failures.push(`${file}: not in the coverage report`);
       continue;
