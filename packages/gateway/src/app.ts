@@ -149,7 +149,10 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions): G
     if ((url === '/live' || url === '/ready') && handleProbe(readiness, req, res, url)) return;
     const ctx = createContext(req, res, started);
     metrics.inFlight.inc();
-    res.once('close', () => accessLog(ctx));
+    res.once('close', () => {
+      if (!res.writableFinished) ctx.onClientGone?.();
+      accessLog(ctx);
+    });
     void run(ctx, stages);
   }
 

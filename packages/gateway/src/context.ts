@@ -41,6 +41,8 @@ export interface RequestContext {
   /** Why the request was refused (for the access log). */
   failure: TokenFailure | string | undefined;
   upstreamMs: number | undefined;
+  /** Set by the proxy while an upstream request is open: cancels it when the client goes away. */
+  onClientGone: (() => void) | undefined;
 }
 
 export function createContext(req: IncomingMessage, res: ServerResponse, started: number): RequestContext {
@@ -69,6 +71,7 @@ export function createContext(req: IncomingMessage, res: ServerResponse, started
     responseHeaders: {},
     failure: undefined,
     upstreamMs: undefined,
+    onClientGone: undefined,
   };
 }
 

@@ -1,4 +1,4 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac, createSecretKey, timingSafeEqual } from 'node:crypto';
 
 /**
  * The gateway's identity assertion: a compact JWS (HS256) that the gateway
@@ -66,6 +66,8 @@ export function createAssertionSigner(keys: readonly AssertionKey[]): AssertionS
   const key = keys[0];
   if (key === undefined) throw new Error('createAssertionSigner: at least one key is required');
   const header = headerFor(key.kid);
+  // Imported once: createHmac with a KeyObject skips re-processing the secret on every request.
+  const secret = createSecretKey(Buffer.from(key.secret));
   return function signAssertion(identity, binding, nowSeconds = Math.floor(Date.now() / 1000)) {
     const payload: AssertionPayload = {
       iss: ASSERTION_ISSUER,
@@ -80,7 +82,7 @@ export function createAssertionSigner(keys: readonly AssertionKey[]): AssertionS
       exp: nowSeconds + ASSERTION_LIFETIME_S,
     };
     const input = `${header}.${b64url(JSON.stringify(payload))}`;
-    return `${input}.${createHmac('sha256', key.secret).update(input).digest('base64url')}`;
+    return `${input}.${createHmac('sha256', secret).update(input).digest('base64url')}`;
   };
 }
 
@@ -108,7 +110,7 @@ export function createAssertionVerifier(
   options: { clockToleranceSeconds?: number } = {},
 ): AssertionVerifier {
   const tolerance = options.clockToleranceSeconds ?? 5;
-  const byHeader = new Map(keys.map((k) => [headerFor(k.kid), Buffer.from(k.secret)]));
+  const byHeader = new Map(keys.map((k) => [headerFor(k.kid), createSecretKey(Buffer.from(k.secret))]));
   return function verifyAssertion(token, binding, nowSeconds = Math.floor(Date.now() / 1000)) {
     if (token === undefined) return { ok: false, reason: 'missing' };
     if (typeof token !== 'string' || token.length > 8192) return { ok: false, reason: 'malformed' };

@@ -54,9 +54,7 @@ export class ProxyHandler implements Dispatcher.DispatchHandler {
       this.#reject = reject;
     });
     this.#timer = setTimeout(() => this.abort(codeError(UPSTREAM_DEADLINE)), timeoutMs);
-    ctx.res.once('close', () => {
-      if (!ctx.res.writableFinished) this.abort(codeError(CLIENT_GONE));
-    });
+    ctx.onClientGone = () => this.abort(codeError(CLIENT_GONE));
   }
 
   /** Cancels the upstream request (deadline reached, client gone, body too large). */
@@ -84,12 +82,16 @@ export class ProxyHandler implements Dispatcher.DispatchHandler {
     const res = ctx.res;
     res.writeHead(statusCode, responseHeaders(headers, ctx.responseHeaders));
     this.#bodyless = ctx.method === 'HEAD' || statusCode === 204 || statusCode === 304;
-    res.on('drain', () => controller.resume());
   }
 
   onResponseData(controller: Controller, chunk: Buffer): void {
     if (this.#bodyless) return;
-    if (!this.#ctx.res.write(chunk)) controller.pause();
+    const res = this.#ctx.res;
+    if (!res.write(chunk)) {
+      // The client's socket is full: pause the upstream until it drains.
+      controller.pause();
+      res.once('drain', () => controller.resume());
+    }
   }
 
   onResponseEnd(): void {
