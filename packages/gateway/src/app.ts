@@ -15,6 +15,7 @@ import type { GatewayConfig } from './config/schema.ts';
 import { createContext, DONE, type RequestContext, type Stage } from './context.ts';
 import { TokenVerifier } from './identity/verifier.ts';
 import { GatewayMetrics } from './metrics.ts';
+import { createRateLimiting } from './ratelimit/index.ts';
 import { routeReport } from './route-report.ts';
 import { ClientAddressResolver } from './routing/client-address.ts';
 import { RouteTable } from './routing/route-table.ts';
@@ -60,7 +61,28 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions): G
     logger[level]({ event: 'circuit_breaker', upstream: name, state, previous }, `circuit breaker ${state}`);
   });
   for (const name of routes.upstreams.keys()) metrics.breakerState.set({ service: name }, 0);
+  const rateLimiting = createRateLimiting(config.rateLimits, {
+    onDegraded: (reason) => {
+      metrics.limiterFallbacks.inc({ reason });
+      metrics.limiterDegraded.set(1);
+    },
+    onTierError: () => metrics.tierLookupErrors.inc(),
+  });
   const readiness = new Readiness();
+  // Degraded, not unready: with Redis down the limiter still limits, locally.
+  readiness.register(
+    'rate-limit',
+    () => {
+      const status = rateLimiting.status();
+      metrics.limiterDegraded.set(status.degraded ? 1 : 0);
+      return {
+        ok: true,
+        degraded: status.degraded,
+        detail: `${status.backend}${status.degraded ? ', local fallback' : ''}`,
+      };
+    },
+    { critical: false },
+  );
   readiness.register('signing-keys', () => ({
     ok: verifier.usable,
     detail: verifier.usable ? 'loaded' : 'no usable key',
@@ -78,6 +100,7 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions): G
     sign: createAssertionSigner(config.assertion.keys),
     upstreams,
     metrics,
+    rateLimiting,
     onFailure: (reason) => metrics.authFailures.inc({ reason }),
   });
   const exposeErrors = config.development?.exposeErrors === true;
@@ -180,6 +203,7 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions): G
       status: (await readiness.evaluate()).status,
       configHash,
       tokens: verifier.status(),
+      rateLimiter: rateLimiting.status(),
       upstreams: [...upstreams.all()].map(({ config: u, guard }) => ({
         name: u.name,
         url: `${u.origin}${u.basePath}`,
@@ -203,7 +227,7 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions): G
     start: () => verifier.start(),
     async close() {
       verifier.stop();
-      await upstreams.close();
+      await Promise.all([upstreams.close(), rateLimiting.close()]);
     },
   };
 }

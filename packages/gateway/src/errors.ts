@@ -13,6 +13,7 @@ export const gatewayErrors = defineErrors({
   GW_REQUEST_TIMEOUT: { status: 408, title: 'Request Timeout' },
   GW_PAYLOAD_TOO_LARGE: { status: 413, title: 'Payload Too Large' },
   GW_URI_TOO_LONG: { status: 414, title: 'URI Too Long' },
+  GW_RATE_LIMITED: { status: 429, title: 'Too Many Requests' },
   GW_HEADERS_TOO_LARGE: { status: 431, title: 'Request Header Fields Too Large' },
   GW_INTERNAL: { status: 500, title: 'Internal Server Error' },
   GW_UPSTREAM_UNAVAILABLE: { status: 502, title: 'Bad Gateway' },

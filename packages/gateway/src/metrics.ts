@@ -16,6 +16,10 @@ export class GatewayMetrics {
   readonly downstreamDuration: Histogram<'service'>;
   readonly retries: Counter<'service' | 'reason'>;
   readonly breakerState: Gauge<'service'>;
+  readonly rateLimited: Counter<'route' | 'tier'>;
+  readonly limiterDegraded: Gauge;
+  readonly limiterFallbacks: Counter<'reason'>;
+  readonly tierLookupErrors: Counter;
 
   constructor() {
     this.registry = createMetricsRegistry('gateway');
@@ -67,6 +71,28 @@ export class GatewayMetrics {
       name: 'gateway_circuit_breaker_state',
       help: 'Circuit breaker state per upstream: 0 closed, 1 open, 2 half-open',
       labelNames: ['service'],
+      registers,
+    });
+    this.rateLimited = new Counter({
+      name: 'gateway_rate_limit_exceeded_total',
+      help: 'Requests refused with 429, by route and tier',
+      labelNames: ['route', 'tier'],
+      registers,
+    });
+    this.limiterDegraded = new Gauge({
+      name: 'gateway_rate_limiter_degraded',
+      help: '1 while the rate limiter decides locally because Redis failed',
+      registers,
+    });
+    this.limiterFallbacks = new Counter({
+      name: 'gateway_rate_limiter_degraded_total',
+      help: 'Rate-limit checks decided by the local fallback, by why Redis could not',
+      labelNames: ['reason'],
+      registers,
+    });
+    this.tierLookupErrors = new Counter({
+      name: 'gateway_rate_limit_tier_lookup_errors_total',
+      help: 'Entitlement lookups that failed (the tenant kept its last known tier, or free)',
       registers,
     });
   }

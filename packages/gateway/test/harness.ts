@@ -160,6 +160,15 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
     auth: { issuer: ISSUER, audience: AUDIENCE, keys: [keys.publicJwk as never] },
     assertion: { keys: [{ kid: 'gw1', secret: assertionSecret }] },
     upstreams: { echo: { url: upstream.url, timeout: 'fast' } },
+    // Tests send many requests from 127.0.0.1: limits high enough not to interfere, unless a test sets its own.
+    rateLimits: {
+      tiers: {
+        anonymous: { limit: 1_000_000, windowSeconds: 60 },
+        free: { limit: 1_000_000, windowSeconds: 60 },
+        standard: { limit: 1_000_000, windowSeconds: 60 },
+        premium: { limit: 1_000_000, windowSeconds: 60 },
+      },
+    },
     routes: [
       {
         prefix: '/api',

@@ -31,7 +31,8 @@ export function loadGatewayConfig(document: unknown, env: Env, source: string): 
   if (result.success) issues.push(...productionIssues(result.data, env));
   if (issues.length > 0) throw new ConfigError(source, issues);
   const config = deepFreeze(result.data as GatewayConfig);
-  return { config, masked: maskSecrets(config, secretPaths) };
+  // A Redis URL may carry a password whatever its key is called.
+  return { config, masked: maskSecrets(config, [...secretPaths, ['rateLimits', 'redisUrl']]) };
 }
 
 export function loadGatewayConfigFile(path: string, env: Env): LoadedConfig {

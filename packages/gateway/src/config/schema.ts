@@ -1,5 +1,6 @@
 import { secretString } from '@gatehouse/kit';
 import { z } from 'zod';
+import { rateLimitsSchema, routeRateLimitSchema } from '../ratelimit/config.ts';
 
 /**
  * The gateway's config file, validated once at start. Unknown keys are refused
@@ -123,6 +124,8 @@ export const routeSchema = z.strictObject({
     .optional(),
   /** Remove the prefix before forwarding (`/api/venues/1` → `/1`). Off by default. */
   stripPrefix: z.boolean().default(false),
+  /** A stricter limit for this route (sign-in, sign-up, password reset), on top of the tier's. */
+  rateLimit: routeRateLimitSchema.optional(),
   description: z.string().optional(),
 });
 
@@ -214,6 +217,7 @@ export const gatewayConfigSchema = z.strictObject({
     })
     .prefault({}),
   accessLog: z.boolean().default(true),
+  rateLimits: rateLimitsSchema.prefault({}),
   upstreams: z.record(
     z.string().regex(/^[a-z][a-z0-9-]{0,62}$/, 'upstream names are lower-case'),
     upstreamSchema,

@@ -47,6 +47,7 @@ export interface CompiledRoute {
   readonly maxBodyBytes: number;
   readonly stripPrefix: boolean;
   readonly description: string | undefined;
+  readonly rateLimit: RouteConfig['rateLimit'];
 }
 
 export function timeoutMs(value: UpstreamConfig['timeout']): number {
@@ -138,6 +139,7 @@ function compileRoute(
     maxBodyBytes: route.maxBodyBytes ?? config.limits.maxBodyBytes,
     stripPrefix: route.stripPrefix,
     description: route.description,
+    rateLimit: route.rateLimit,
   };
 }
 

@@ -2,6 +2,7 @@ import type { AssertionSigner, Logger } from '@gatehouse/kit';
 import type { GatewayConfig } from '../config/schema.ts';
 import type { TokenVerifier } from '../identity/verifier.ts';
 import type { GatewayMetrics } from '../metrics.ts';
+import type { RateLimiting } from '../ratelimit/index.ts';
 import type { ClientAddressResolver } from '../routing/client-address.ts';
 import type { RouteTable } from '../routing/route-table.ts';
 import type { Upstreams } from '../upstream/upstreams.ts';
@@ -16,5 +17,6 @@ export interface StageDeps {
   readonly sign: AssertionSigner;
   readonly upstreams: Upstreams;
   readonly metrics: GatewayMetrics;
+  readonly rateLimiting: RateLimiting;
   readonly onFailure?: (reason: string) => void;
 }

@@ -6,6 +6,7 @@ import type { StageDeps } from './deps.ts';
 import { createIdentityFirewall } from './identity-firewall.ts';
 import { createInjectIdentity } from './inject-identity.ts';
 import { createProxy } from './proxy.ts';
+import { createRateLimit } from './rate-limit.ts';
 import { createRequestHygiene } from './request-hygiene.ts';
 import { requestId } from './request-id.ts';
 import { createRouteMatch } from './route-match.ts';
@@ -25,8 +26,9 @@ export function buildPipeline(deps: StageDeps): readonly Stage[] {
     createCors(deps.config.cors), //           5. CORS; preflight answered before authentication
     createRouteMatch(deps.routes), //          6. route → upstream + policy (deny by default)
     createAuthenticate(deps), //               7. JWT (JWKS, static keys or HS256)
-    authorize, //                              8. role rules
-    createInjectIdentity(deps.sign), //        9. identity, assertion, request id, trace, x-forwarded-*
-    createProxy(deps.upstreams, deps.metrics), // 10. proxy: breaker, concurrency cap, retries (terminal)
+    createRateLimit(deps.rateLimiting, deps.metrics), // 8. rate limit: verified identity, else client address
+    authorize, //                              9. role rules
+    createInjectIdentity(deps.sign), //        10. identity, assertion, request id, trace, x-forwarded-*
+    createProxy(deps.upstreams, deps.metrics), // 11. proxy: breaker, concurrency cap, retries (terminal)
   ];
 }

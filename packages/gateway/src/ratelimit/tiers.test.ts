@@ -1,0 +1,175 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import { Redis } from 'ioredis';
+import {
+  type EntitlementStore,
+  entitlementKey,
+  memoryEntitlementStore,
+  parseTier,
+  redisEntitlementStore,
+  TierResolver,
+} from './tiers.ts';
+
+/** A store that counts its lookups and can be told to fail or hang (the store is the dependency). */
+function countingStore(tiers: Record<string, string>) {
+  const state = { calls: 0, mode: 'ok' as 'ok' | 'fail' | 'hang' };
+  const store: EntitlementStore = {
+    async tierOf(tenantId) {
+      state.calls++;
+      if (state.mode === 'fail') throw new Error('store down');
+      if (state.mode === 'hang') return new Promise<string | undefined>(() => {});
+      await new Promise((r) => setImmediate(r));
+      return tiers[tenantId];
+    },
+  };
+  return { store, state };
+}
+
+describe('parseTier', () => {
+  it('accepts the tenant tiers, anything else is free', () => {
+    assert.equal(parseTier('premium'), 'premium');
+    assert.equal(parseTier(' Standard '), 'standard');
+    assert.equal(parseTier('free'), 'free');
+    for (const other of [undefined, null, '', 'enterprise', 'anonymous', '__proto__']) {
+      assert.equal(parseTier(other), 'free', String(other));
+    }
+  });
+});
+
+describe('TierResolver', () => {
+  it('reads the tier from the store and defaults to free without a record', async () => {
+    const resolver = new TierResolver({
+      store: memoryEntitlementStore(new Map([['t-premium', 'premium']])),
+      budgetMs: 5_000,
+    });
+    assert.equal(await resolver.tierOf('t-premium'), 'premium');
+    assert.equal(await resolver.tierOf('t-none'), 'free');
+    assert.equal(entitlementKey('t1'), 'entitlement:t1');
+  });
+
+  it('caches for the TTL, then asks again', async () => {
+    let now = 1_000;
+    const tiers: Record<string, string> = { t: 'standard' };
+    const { store, state } = countingStore(tiers);
+    const resolver = new TierResolver({ store, ttlMs: 30_000, clock: () => now, budgetMs: 5_000 });
+    assert.equal(await resolver.tierOf('t'), 'standard');
+    tiers.t = 'premium';
+    now += 29_999;
+    assert.equal(await resolver.tierOf('t'), 'standard');
+    assert.equal(state.calls, 1);
+    now += 1;
+    assert.equal(await resolver.tierOf('t'), 'premium');
+    assert.equal(state.calls, 2);
+  });
+
+  it('shares one lookup among concurrent requests for a tenant', async () => {
+    const { store, state } = countingStore({ t: 'premium' });
+    const resolver = new TierResolver({ store, budgetMs: 5_000 });
+    const tiers = await Promise.all(Array.from({ length: 50 }, () => resolver.tierOf('t')));
+    assert.ok(tiers.every((t) => t === 'premium'));
+    assert.equal(state.calls, 1);
+  });
+
+  it('answers free when the store fails, without failing, and reports the error', async () => {
+    const { store, state } = countingStore({ t: 'premium' });
+    const errors: unknown[] = [];
+    const resolver = new TierResolver({ store, onError: (err) => errors.push(err) });
+    state.mode = 'fail';
+    assert.equal(await resolver.tierOf('t'), 'free');
+    assert.equal(errors.length, 1);
+  });
+
+  it('keeps the last known tier through a store failure, and retries after the error TTL', async () => {
+    let now = 0;
+    const { store, state } = countingStore({ t: 'premium' });
+    const resolver = new TierResolver({
+      store,
+      ttlMs: 1_000,
+      errorTtlMs: 5_000,
+      clock: () => now,
+      budgetMs: 5_000,
+    });
+    assert.equal(await resolver.tierOf('t'), 'premium');
+    state.mode = 'fail';
+    now = 2_000;
+    assert.equal(await resolver.tierOf('t'), 'premium');
+    assert.equal(state.calls, 2);
+    now = 6_000;
+    assert.equal(await resolver.tierOf('t'), 'premium');
+    assert.equal(state.calls, 2, 'no new lookup within the error TTL');
+    state.mode = 'ok';
+    now = 7_001;
+    assert.equal(await resolver.tierOf('t'), 'premium');
+    assert.equal(state.calls, 3);
+  });
+
+  it('gives up on a store that does not answer within the budget', async () => {
+    const { store, state } = countingStore({ t: 'premium' });
+    state.mode = 'hang';
+    const errors: unknown[] = [];
+    const resolver = new TierResolver({ store, budgetMs: 20, onError: (err) => errors.push(err) });
+    assert.equal(await resolver.tierOf('t'), 'free');
+    assert.equal((errors[0] as { code?: string }).code, 'TIMEOUT');
+  });
+
+  it('holds at most maxEntries tenants', async () => {
+    const resolver = new TierResolver({ store: memoryEntitlementStore(), maxEntries: 100, budgetMs: 5_000 });
+    for (let i = 0; i < 5_000; i++) await resolver.tierOf(`t${i}`);
+    assert.equal(resolver.size, 100);
+  });
+
+  it('forgets a tenant on invalidate', async () => {
+    const tiers: Record<string, string> = { t: 'free' };
+    const { store } = countingStore(tiers);
+    const resolver = new TierResolver({ store, budgetMs: 5_000 });
+    assert.equal(await resolver.tierOf('t'), 'free');
+    tiers.t = 'premium';
+    resolver.invalidate('t');
+    assert.equal(await resolver.tierOf('t'), 'premium');
+  });
+});
+
+const url = process.env.GATEHOUSE_TEST_REDIS_URL;
+const skip = url === undefined ? 'SKIPPED: Redis not available (GATEHOUSE_TEST_REDIS_URL unset)' : false;
+
+describe('redisEntitlementStore', { timeout: 30_000 }, () => {
+  let redis: Redis;
+  const tenant = `test-${randomUUID()}`;
+
+  before(async () => {
+    if (skip) return;
+    redis = new Redis(url as string, { enableOfflineQueue: false, maxRetriesPerRequest: 0 });
+    await new Promise((resolve) => redis.once('ready', resolve));
+  });
+
+  after(async () => {
+    if (skip) return;
+    await redis.del(entitlementKey(tenant));
+    redis.disconnect();
+  });
+
+  it('reads the tier field of the entitlement hash', { skip }, async () => {
+    const resolver = new TierResolver({ store: redisEntitlementStore(redis), budgetMs: 2_000 });
+    assert.equal(await resolver.tierOf(tenant), 'free');
+    await redis.hset(entitlementKey(tenant), { tier: 'standard', plan: 'team' });
+    resolver.invalidate(tenant);
+    assert.equal(await resolver.tierOf(tenant), 'standard');
+  });
+
+  it('answers free when the connection is gone', { skip }, async () => {
+    const closed = new Redis(url as string, {
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 0,
+      lazyConnect: true,
+    });
+    const errors: unknown[] = [];
+    const resolver = new TierResolver({
+      store: redisEntitlementStore(closed),
+      onError: (e) => errors.push(e),
+    });
+    assert.equal(await resolver.tierOf(tenant), 'free');
+    assert.equal(errors.length, 1);
+    closed.disconnect();
+  });
+});

@@ -1,0 +1,152 @@
+import type { Redis } from 'ioredis';
+
+export const TENANT_TIERS = ['free', 'standard', 'premium'] as const;
+export type TenantTier = (typeof TENANT_TIERS)[number];
+/** `anonymous` is no tenant's tier: it is the tier of callers without a verified token. */
+export type Tier = 'anonymous' | TenantTier;
+
+export const DEFAULT_TIER: TenantTier = 'free';
+
+/** Where entitlement records live: `entitlement:<tenantId>`, field `tier` (written by billing). */
+export interface EntitlementStore {
+  /** The tier field, or undefined when the tenant has no record. May throw or hang (the resolver copes). */
+  tierOf(tenantId: string): Promise<string | undefined>;
+}
+
+export function entitlementKey(tenantId: string): string {
+  return `entitlement:${tenantId}`;
+}
+
+/** The Redis hash `entitlement:<tenantId>`, field `tier`. */
+export function redisEntitlementStore(redis: Redis): EntitlementStore {
+  return {
+    async tierOf(tenantId) {
+      return (await redis.hget(entitlementKey(tenantId), 'tier')) ?? undefined;
+    },
+  };
+}
+
+/** An in-process map of tenant id → tier (one machine without Redis, and tests). */
+export function memoryEntitlementStore(tiers: ReadonlyMap<string, string> = new Map()): EntitlementStore {
+  return {
+    async tierOf(tenantId) {
+      return tiers.get(tenantId);
+    },
+  };
+}
+
+export interface TierResolverOptions {
+  readonly store: EntitlementStore;
+  /** How long a found tier is used. Default 30 s. */
+  readonly ttlMs?: number;
+  /** How long the default stands in after a store failure before asking again. Default 5 s. */
+  readonly errorTtlMs?: number;
+  /** Tenants cached at most (oldest dropped first). Default 10 000. */
+  readonly maxEntries?: number;
+  /** Time a lookup may take before the default (or the last known tier) is used. Default 50 ms. */
+  readonly budgetMs?: number;
+  readonly clock?: () => number;
+  /** Called when a lookup failed or timed out (count it in a metric). */
+  readonly onError?: (err: unknown) => void;
+}
+
+interface Entry {
+  readonly tier: TenantTier;
+  readonly expires: number;
+}
+
+const TIMED_OUT = Symbol('timed out');
+
+/**
+ * A tenant's tier from its entitlement record, cached briefly and bounded.
+ * Never fails the request: no record, an unknown value, a store error or a
+ * slow store all give `free` — or, after an error, the last tier known for the
+ * tenant even if stale (a premium tenant is not downgraded by a Redis blip).
+ * Concurrent lookups for one tenant share one store call.
+ */
+export class TierResolver {
+  readonly #store: EntitlementStore;
+  readonly #ttlMs: number;
+  readonly #errorTtlMs: number;
+  readonly #maxEntries: number;
+  readonly #budgetMs: number;
+  readonly #clock: () => number;
+  readonly #onError: ((err: unknown) => void) | undefined;
+  readonly #cache = new Map<string, Entry>();
+  readonly #inFlight = new Map<string, Promise<TenantTier>>();
+
+  constructor(options: TierResolverOptions) {
+    this.#store = options.store;
+    this.#ttlMs = options.ttlMs ?? 30_000;
+    this.#errorTtlMs = options.errorTtlMs ?? 5_000;
+    this.#maxEntries = Math.max(1, options.maxEntries ?? 10_000);
+    this.#budgetMs = options.budgetMs ?? 50;
+    this.#clock = options.clock ?? Date.now;
+    this.#onError = options.onError;
+  }
+
+  async tierOf(tenantId: string): Promise<TenantTier> {
+    const cached = this.#cache.get(tenantId);
+    if (cached !== undefined && cached.expires > this.#clock()) return cached.tier;
+    const pending = this.#inFlight.get(tenantId);
+    if (pending !== undefined) return pending;
+    const lookup = this.#lookup(tenantId, cached?.tier).finally(() => this.#inFlight.delete(tenantId));
+    this.#inFlight.set(tenantId, lookup);
+    return lookup;
+  }
+
+  async #lookup(tenantId: string, stale: TenantTier | undefined): Promise<TenantTier> {
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const work = this.#store.tierOf(tenantId);
+      work.catch(() => {});
+      const value = await Promise.race([
+        work,
+        new Promise<typeof TIMED_OUT>((resolve) => {
+          timer = setTimeout(resolve, this.#budgetMs, TIMED_OUT);
+        }),
+      ]);
+      if (value === TIMED_OUT)
+        throw Object.assign(new Error('entitlement lookup timed out'), { code: 'TIMEOUT' });
+      const tier = parseTier(value);
+      this.#remember(tenantId, tier, this.#ttlMs);
+      return tier;
+    } catch (err) {
+      try {
+        this.#onError?.(err);
+      } catch {
+        // a metric hook must not fail the request
+      }
+      const tier = stale ?? DEFAULT_TIER;
+      this.#remember(tenantId, tier, this.#errorTtlMs);
+      return tier;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  #remember(tenantId: string, tier: TenantTier, ttlMs: number): void {
+    if (ttlMs <= 0) return;
+    this.#cache.delete(tenantId);
+    if (this.#cache.size >= this.#maxEntries) {
+      const oldest = this.#cache.keys().next();
+      if (!oldest.done) this.#cache.delete(oldest.value);
+    }
+    this.#cache.set(tenantId, { tier, expires: this.#clock() + ttlMs });
+  }
+
+  /** Forget a tenant's tier (e.g. when billing announces a plan change). */
+  invalidate(tenantId: string): void {
+    this.#cache.delete(tenantId);
+  }
+
+  get size(): number {
+    return this.#cache.size;
+  }
+}
+
+/** A stored tier value; anything unknown (or `anonymous`, which no tenant has) is `free`. */
+export function parseTier(value: string | undefined | null): TenantTier {
+  const tier = value?.trim().toLowerCase();
+  return (TENANT_TIERS as readonly string[]).includes(tier ?? '') ? (tier as TenantTier) : DEFAULT_TIER;
+}
