@@ -163,7 +163,7 @@ describe('gatehouse-gateway check', () => {
     const result = await run([cli, 'check', '--config', join(root, 'examples/tickettoken/gateway.yaml')], {})
       .exited;
     assert.equal(result.code, 0, result.stderr);
-    assert.match(result.stdout, /valid — 19 upstreams, 19 routes/);
+    assert.match(result.stdout, /valid — 19 upstreams, 22 routes/);
     for (const name of [
       'auth',
       'venue',
@@ -193,7 +193,10 @@ describe('gatehouse-gateway check', () => {
     }
     assert.match(result.stdout, /DELETE \* → admin/);
     assert.match(result.stdout, /all paths need a token/);
-    assert.match(result.stdout, /not set here \(must be set where it runs\): GATEWAY_ASSERTION_SECRET/);
+    assert.match(
+      result.stdout,
+      /not set here \(must be set where it runs\): GATEWAY_ASSERTION_SECRET, REDIS_URL/,
+    );
   });
 
   it('fails with the problems of a broken file, and prints usage for bad arguments', async () => {

@@ -30,11 +30,18 @@ function checkedConfig(path: string, env: Env): { table: RouteTable; unset: stri
     const name = (node as { env: string }).env;
     if (filled[name] === undefined || filled[name] === '') {
       unset.push(name);
-      filled[name] = randomBytes(32).toString('base64url');
+      filled[name] = standIn(refPath.at(-1) ?? '');
     }
   }
   const { config } = loadGatewayConfig(document, filled, path);
   return { table: new RouteTable(config), unset };
+}
+
+/** A value of the right kind for an unset variable, judged by the key it fills. */
+function standIn(key: string): string {
+  if (/redis.*url$/i.test(key)) return 'redis://unset.invalid:6379';
+  if (/url$/i.test(key)) return 'http://unset.invalid';
+  return randomBytes(32).toString('base64url');
 }
 
 async function main(argv: string[]): Promise<number> {

@@ -1,0 +1,89 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { spawnChild, waitForHttp } from '../lib/child.ts';
+import { onServerCore } from '../lib/pin.ts';
+import { freePort } from '../lib/ports.ts';
+import { AUDIENCE, ISSUER, type TokenSigner } from '../lib/tokens.ts';
+import { childServer, logPath, type Server, type ServerContext } from './server.ts';
+
+/**
+ * The Gatehouse gateway as it runs in production: `main.ts serve --config`
+ * under the project's Node 24, one process, JWT verification on every request
+ * (every path is a protected route), logs at warn.
+ */
+export const REPO = fileURLToPath(new URL('../../', import.meta.url));
+export const GATEWAY_MAIN = join(REPO, 'packages/gateway/src/main.ts');
+
+/** The project's Node 24 (root devDependency `node`), else the one running the bench. */
+export function projectNode(): string {
+  const candidate = join(REPO, 'node_modules/.bin/node');
+  return existsSync(candidate) ? candidate : process.execPath;
+}
+
+/** Why the gateway cannot be benchmarked on this checkout, or undefined when it can. */
+export function gatewayMissing(): string | undefined {
+  return existsSync(GATEWAY_MAIN) ? undefined : `${GATEWAY_MAIN} does not exist yet`;
+}
+
+export function gatewayConfig(port: number, adminPort: number, upstreamUrl: string, signer: TokenSigner) {
+  return {
+    listen: { host: '127.0.0.1', port },
+    admin: { host: '127.0.0.1', port: adminPort },
+    auth: { issuer: ISSUER, audience: AUDIENCE, ...signer.authKeys },
+    assertion: { keys: [{ kid: 'gw1', secret: { env: 'GATEWAY_ASSERTION_SECRET' } }] },
+    upstreams: { bench: { url: upstreamUrl, timeout: 'fast' } },
+    routes: [{ prefix: '/', upstream: 'bench' }],
+    // The limiter runs on every request (in memory), with limits the bench never reaches:
+    // it measures what limiting costs, not refusals.
+    rateLimits: {
+      tiers: {
+        anonymous: { limit: 1_000_000_000, windowSeconds: 60 },
+        free: { limit: 1_000_000_000, windowSeconds: 60 },
+        standard: { limit: 1_000_000_000, windowSeconds: 60 },
+        premium: { limit: 1_000_000_000, windowSeconds: 60 },
+      },
+    },
+  };
+}
+
+export interface GatewayStart {
+  /** Extra node flags, e.g. `--cpu-prof`. */
+  readonly nodeFlags?: readonly string[];
+  readonly name?: string;
+}
+
+export async function startGateway(
+  ctx: ServerContext,
+  upstreamUrl: string,
+  signer: TokenSigner,
+  opts: GatewayStart = {},
+): Promise<Server> {
+  const name = opts.name ?? 'gateway';
+  const [port, adminPort] = [await freePort(), await freePort()];
+  const configFile = join(ctx.dir, `${name}.yaml`);
+  // JSON is YAML: no serializer needed.
+  writeFileSync(
+    configFile,
+    `${JSON.stringify(gatewayConfig(port, adminPort, upstreamUrl, signer), null, 2)}\n`,
+  );
+  const [command, args] = onServerCore(ctx.pinning, projectNode(), [
+    ...(opts.nodeFlags ?? []),
+    GATEWAY_MAIN,
+    'serve',
+    '--config',
+    configFile,
+  ]);
+  const env = {
+    ...process.env,
+    ...signer.env,
+    NODE_ENV: 'production',
+    LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
+    GATEWAY_ASSERTION_SECRET: randomBytes(32).toString('base64url'),
+  };
+  const child = spawnChild({ name, command, args, env, cwd: REPO, logFile: logPath(ctx, name) });
+  const url = `http://127.0.0.1:${port}`;
+  await waitForHttp(`${url}/ready`, child, 30_000);
+  return childServer(name, url, child);
+}
