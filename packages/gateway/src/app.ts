@@ -16,6 +16,8 @@ import { createContext, DONE, type RequestContext, type Stage } from './context.
 import { TokenVerifier } from './identity/verifier.ts';
 import { GatewayMetrics } from './metrics.ts';
 import { createRateLimiting } from './ratelimit/index.ts';
+import { RevocationFeed } from './revocation/feed.ts';
+import { RevocationList } from './revocation/list.ts';
 import { routeReport } from './route-report.ts';
 import { ClientAddressResolver } from './routing/client-address.ts';
 import { RouteTable } from './routing/route-table.ts';
@@ -68,7 +70,29 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions): G
     },
     onTierError: () => metrics.tierLookupErrors.inc(),
   });
+  const revocations = new RevocationList(
+    config.auth.maxTokenLifetimeSeconds + config.auth.clockToleranceSeconds,
+  );
+  const feed =
+    config.identity === undefined
+      ? undefined
+      : new RevocationFeed({
+          identityUrl: config.identity.url,
+          assertionKeys: config.assertion.keys,
+          list: revocations,
+          logger,
+          waitMs: config.identity.revocationWaitMs,
+          redisUrl: config.identity.redisUrl,
+          onEvents: (count, source) => metrics.revocationEvents.inc({ source }, count),
+        });
   const readiness = new Readiness();
+  if (feed !== undefined) {
+    // Not ready until the first sync: before it, the gateway cannot know which tokens were revoked.
+    readiness.register('revocations', () => ({
+      ok: feed.synced,
+      detail: feed.synced ? 'synced' : 'not synced yet',
+    }));
+  }
   // Degraded, not unready: with Redis down the limiter still limits, locally.
   readiness.register(
     'rate-limit',
@@ -101,6 +125,7 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions): G
     upstreams,
     metrics,
     rateLimiting,
+    revocations,
     onFailure: (reason) => metrics.authFailures.inc({ reason }),
   });
   const exposeErrors = config.development?.exposeErrors === true;
@@ -204,6 +229,7 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions): G
       configHash,
       tokens: verifier.status(),
       rateLimiter: rateLimiting.status(),
+      revocations: feed?.status() ?? { off: 'no identity service configured', entries: revocations.size },
       upstreams: [...upstreams.all()].map(({ config: u, guard }) => ({
         name: u.name,
         url: `${u.origin}${u.basePath}`,
@@ -224,10 +250,15 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions): G
     routes,
     verifier,
     configHash,
-    start: () => verifier.start(),
+    async start() {
+      if (feed === undefined) {
+        logger.warn('no identity service configured: tokens are not checked for revocation');
+      }
+      await Promise.all([verifier.start(), feed?.start()]);
+    },
     async close() {
       verifier.stop();
-      await Promise.all([upstreams.close(), rateLimiting.close()]);
+      await Promise.all([upstreams.close(), rateLimiting.close(), feed?.stop()]);
     },
   };
 }

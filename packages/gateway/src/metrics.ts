@@ -20,6 +20,7 @@ export class GatewayMetrics {
   readonly limiterDegraded: Gauge;
   readonly limiterFallbacks: Counter<'reason'>;
   readonly tierLookupErrors: Counter;
+  readonly revocationEvents: Counter<'source'>;
 
   constructor() {
     this.registry = createMetricsRegistry('gateway');
@@ -93,6 +94,12 @@ export class GatewayMetrics {
     this.tierLookupErrors = new Counter({
       name: 'gateway_rate_limit_tier_lookup_errors_total',
       help: 'Entitlement lookups that failed (the tenant kept its last known tier, or free)',
+      registers,
+    });
+    this.revocationEvents = new Counter({
+      name: 'gateway_revocation_events_total',
+      help: 'Revocation events applied, by where they came from (feed, redis)',
+      labelNames: ['source'],
       registers,
     });
   }

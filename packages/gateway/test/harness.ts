@@ -144,6 +144,8 @@ export interface TestGatewayOptions {
   config?: Partial<GatewayConfigInput>;
   upstream?: EchoUpstream;
   keys?: TestKeys;
+  /** The assertion key, when a test's own server must know it before the gateway starts. */
+  assertionSecret?: string;
   /** Give the gateway the masked effective config, as main.ts does (shown on the admin /config). */
   withMaskedConfig?: boolean;
   /** Environment for `{ env: NAME }` references in the config. */
@@ -153,7 +155,7 @@ export interface TestGatewayOptions {
 export async function startTestGateway(options: TestGatewayOptions = {}): Promise<TestGateway> {
   const upstream = options.upstream ?? (await startEchoUpstream());
   const keys = options.keys ?? (await generateTestKeys());
-  const assertionSecret = randomSecret();
+  const assertionSecret = options.assertionSecret ?? randomSecret();
   const document: GatewayConfigInput = {
     listen: { host: '127.0.0.1', port: 0 },
     admin: { host: '127.0.0.1', port: 0 },

@@ -5,4 +5,5 @@ export * from './health.ts';
 export * from './logger.ts';
 export * from './metrics.ts';
 export * from './secrets.ts';
+export * from './service-assertion.ts';
 export * from './shutdown.ts';

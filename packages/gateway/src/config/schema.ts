@@ -217,6 +217,19 @@ export const gatewayConfigSchema = z.strictObject({
     })
     .prefault({}),
   accessLog: z.boolean().default(true),
+  /**
+   * The identity service: the gateway pulls its revocation feed (and listens on
+   * Redis when `redisUrl` is set). Without it tokens are not checked for
+   * revocation, which the gateway says loudly at start.
+   */
+  identity: z
+    .strictObject({
+      url: httpUrl,
+      redisUrl: z.url({ protocol: /^rediss?$/, error: 'must be a redis:// or rediss:// URL' }).optional(),
+      /** How long one long-poll of the revocation feed may wait for news. */
+      revocationWaitMs: z.number().int().min(1_000).max(25_000).default(20_000),
+    })
+    .optional(),
   rateLimits: rateLimitsSchema.prefault({}),
   upstreams: z.record(
     z.string().regex(/^[a-z][a-z0-9-]{0,62}$/, 'upstream names are lower-case'),

@@ -1,6 +1,7 @@
 import type { Logger } from '@gatehouse/kit';
 import type { JWK } from 'jose';
 import { request } from 'undici';
+import { readCapped } from '../read-capped.ts';
 import { importPublicJwks, type VerificationKey } from './keys.ts';
 
 export interface JwksOptions {
@@ -105,7 +106,7 @@ export class JwksSource {
         await res.body.dump();
         throw new Error(`JWKS answered ${res.statusCode}`);
       }
-      const text = await readCapped(res.body, MAX_JWKS_BYTES);
+      const text = await readCapped(res.body, MAX_JWKS_BYTES, 'JWKS');
       const document = JSON.parse(text) as { keys?: unknown };
       if (!Array.isArray(document.keys)) throw new Error('JWKS has no keys array');
       const { keys, rejected } = await importPublicJwks(document.keys as JWK[]);
@@ -133,15 +134,4 @@ export class JwksSource {
       );
     }
   }
-}
-
-async function readCapped(body: AsyncIterable<Buffer>, max: number): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of body) {
-    size += chunk.length;
-    if (size > max) throw new Error(`JWKS larger than ${max} bytes`);
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks).toString('utf8');
 }

@@ -3,6 +3,7 @@ import type { GatewayConfig } from '../config/schema.ts';
 import type { TokenVerifier } from '../identity/verifier.ts';
 import type { GatewayMetrics } from '../metrics.ts';
 import type { RateLimiting } from '../ratelimit/index.ts';
+import type { RevocationList } from '../revocation/list.ts';
 import type { ClientAddressResolver } from '../routing/client-address.ts';
 import type { RouteTable } from '../routing/route-table.ts';
 import type { Upstreams } from '../upstream/upstreams.ts';
@@ -18,5 +19,6 @@ export interface StageDeps {
   readonly upstreams: Upstreams;
   readonly metrics: GatewayMetrics;
   readonly rateLimiting: RateLimiting;
+  readonly revocations: RevocationList;
   readonly onFailure?: (reason: string) => void;
 }

@@ -9,6 +9,7 @@ import { createProxy } from './proxy.ts';
 import { createRateLimit } from './rate-limit.ts';
 import { createRequestHygiene } from './request-hygiene.ts';
 import { requestId } from './request-id.ts';
+import { createRevocationCheck } from './revocation-check.ts';
 import { createRouteMatch } from './route-match.ts';
 import { createSecurityHeaders } from './security-headers.ts';
 
@@ -26,9 +27,10 @@ export function buildPipeline(deps: StageDeps): readonly Stage[] {
     createCors(deps.config.cors), //           5. CORS; preflight answered before authentication
     createRouteMatch(deps.routes), //          6. route → upstream + policy (deny by default)
     createAuthenticate(deps), //               7. JWT (JWKS, static keys or HS256)
-    createRateLimit(deps.rateLimiting, deps.metrics), // 8. rate limit: verified identity, else client address
-    authorize, //                              9. role rules
-    createInjectIdentity(deps.sign), //        10. identity, assertion, request id, trace, x-forwarded-*
-    createProxy(deps.upstreams, deps.metrics), // 11. proxy: breaker, concurrency cap, retries (terminal)
+    createRevocationCheck(deps.revocations, deps.onFailure), // 8. revoked jti, user or tenant watermark
+    createRateLimit(deps.rateLimiting, deps.metrics), // 9. rate limit: verified identity, else client address
+    authorize, //                              10. role rules
+    createInjectIdentity(deps.sign), //        11. identity, assertion, request id, trace, x-forwarded-*
+    createProxy(deps.upstreams, deps.metrics), // 12. proxy: breaker, concurrency cap, retries (terminal)
   ];
 }
