@@ -13,6 +13,7 @@ import { createAdminServer } from './admin/server.ts';
 import { createClientErrorHandler } from './client-error.ts';
 import type { GatewayConfig } from './config/schema.ts';
 import { createContext, DONE, type RequestContext, type Stage } from './context.ts';
+import { UserDirectory } from './identity/user-directory.ts';
 import { TokenVerifier } from './identity/verifier.ts';
 import { GatewayMetrics } from './metrics.ts';
 import { createRateLimiting } from './ratelimit/index.ts';
@@ -70,6 +71,27 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions): G
     },
     onTierError: () => metrics.tierLookupErrors.inc(),
   });
+  const lookups = config.identity?.userLookup;
+  const users =
+    config.identity === undefined || lookups?.enabled !== true
+      ? undefined
+      : new UserDirectory({
+          identityUrl: config.identity.url,
+          assertionKeys: config.assertion.keys,
+          logger,
+          cacheMs: lookups.cacheSeconds * 1000,
+          staleMs: lookups.staleSeconds * 1000,
+          timeoutMs: lookups.timeoutMs,
+          maxEntries: lookups.maxEntries,
+          onLookup: (result) => metrics.userLookups.inc({ result }),
+          onBreakerChange: (state, previous) => {
+            metrics.breakerState.set({ service: 'identity' }, STATE_VALUE[state]);
+            logger[state === 'open' ? 'warn' : 'info'](
+              { event: 'circuit_breaker', upstream: 'identity', state, previous },
+              `circuit breaker ${state}`,
+            );
+          },
+        });
   const revocations = new RevocationList(
     config.auth.maxTokenLifetimeSeconds + config.auth.clockToleranceSeconds,
   );
@@ -84,6 +106,10 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions): G
           waitMs: config.identity.revocationWaitMs,
           redisUrl: config.identity.redisUrl,
           onEvents: (count, source) => metrics.revocationEvents.inc({ source }, count),
+          onEvent: (event) => {
+            if (event.type === 'user') users?.invalidate({ sub: event.sub });
+            else if (event.type === 'tenant') users?.invalidate({ tid: event.tid });
+          },
         });
   const readiness = new Readiness();
   if (feed !== undefined) {
@@ -126,6 +152,7 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions): G
     metrics,
     rateLimiting,
     revocations,
+    users,
     onFailure: (reason) => metrics.authFailures.inc({ reason }),
   });
   const exposeErrors = config.development?.exposeErrors === true;
@@ -230,6 +257,7 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions): G
       tokens: verifier.status(),
       rateLimiter: rateLimiting.status(),
       revocations: feed?.status() ?? { off: 'no identity service configured', entries: revocations.size },
+      userLookups: users === undefined ? { off: true } : { cached: users.size, breaker: users.breaker.state },
       upstreams: [...upstreams.all()].map(({ config: u, guard }) => ({
         name: u.name,
         url: `${u.origin}${u.basePath}`,

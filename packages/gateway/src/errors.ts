@@ -19,6 +19,7 @@ export const gatewayErrors = defineErrors({
   GW_UPSTREAM_UNAVAILABLE: { status: 502, title: 'Bad Gateway' },
   GW_AUTH_UNAVAILABLE: { status: 503, title: 'Authentication Unavailable' },
   GW_SHUTTING_DOWN: { status: 503, title: 'Service Unavailable' },
+  GW_IDENTITY_UNAVAILABLE: { status: 503, title: 'Identity Service Unavailable' },
   GW_UPSTREAM_CIRCUIT_OPEN: { status: 503, title: 'Upstream Circuit Open' },
   GW_UPSTREAM_BUSY: { status: 503, title: 'Upstream At Capacity' },
   GW_UPSTREAM_TIMEOUT: { status: 504, title: 'Gateway Timeout' },

@@ -21,6 +21,7 @@ export class GatewayMetrics {
   readonly limiterFallbacks: Counter<'reason'>;
   readonly tierLookupErrors: Counter;
   readonly revocationEvents: Counter<'source'>;
+  readonly userLookups: Counter<'result'>;
 
   constructor() {
     this.registry = createMetricsRegistry('gateway');
@@ -100,6 +101,12 @@ export class GatewayMetrics {
       name: 'gateway_revocation_events_total',
       help: 'Revocation events applied, by where they came from (feed, redis)',
       labelNames: ['source'],
+      registers,
+    });
+    this.userLookups = new Counter({
+      name: 'gateway_user_lookups_total',
+      help: 'User lookups by result: hit, miss, coalesced, stale (served from cache while the identity service failed), unavailable',
+      labelNames: ['result'],
       registers,
     });
   }

@@ -92,7 +92,7 @@ describe('revocation', () => {
     const feed = await feedServer(secret);
     const gw = await startTestGateway({
       assertionSecret: secret,
-      config: { identity: { url: feed.url, revocationWaitMs: 5_000 } },
+      config: { identity: { url: feed.url, revocationWaitMs: 5_000, userLookup: { enabled: false } } },
     });
     after(() => gw.close());
     const ready = (await (await fetch(`${gw.adminUrl}/ready`)).json()) as {
@@ -133,7 +133,7 @@ describe('revocation', () => {
     const feed = await feedServer(secret);
     const gw = await startTestGateway({
       assertionSecret: secret,
-      config: { identity: { url: feed.url, revocationWaitMs: 1_000 } },
+      config: { identity: { url: feed.url, revocationWaitMs: 1_000, userLookup: { enabled: false } } },
     });
     after(() => gw.close());
     const iat = Math.floor(Date.now() / 1000) - 10;
@@ -171,7 +171,14 @@ describe('revocation', () => {
     const secret = randomSecret();
     const feed = await feedServer(secret);
     const gw = await startTestGateway({
-      config: { identity: { url: feed.url, redisUrl: redisUrl as string, revocationWaitMs: 25_000 } },
+      config: {
+        identity: {
+          url: feed.url,
+          redisUrl: redisUrl as string,
+          revocationWaitMs: 25_000,
+          userLookup: { enabled: false },
+        },
+      },
     });
     after(() => gw.close());
     const publisher = new Redis(redisUrl as string);

@@ -228,6 +228,17 @@ export const gatewayConfigSchema = z.strictObject({
       redisUrl: z.url({ protocol: /^rediss?$/, error: 'must be a redis:// or rediss:// URL' }).optional(),
       /** How long one long-poll of the revocation feed may wait for news. */
       revocationWaitMs: z.number().int().min(1_000).max(25_000).default(20_000),
+      /** Confirm each user (active, member of the token's tenant, current roles) with the identity service. */
+      userLookup: z
+        .strictObject({
+          enabled: z.boolean().default(true),
+          cacheSeconds: z.number().int().min(0).max(3_600).default(300),
+          /** A cached record still serves this long while the identity service is unreachable. */
+          staleSeconds: z.number().int().min(0).max(86_400).default(3_600),
+          timeoutMs: z.number().int().min(100).max(10_000).default(2_000),
+          maxEntries: z.number().int().min(100).max(10_000_000).default(100_000),
+        })
+        .prefault({}),
     })
     .optional(),
   rateLimits: rateLimitsSchema.prefault({}),

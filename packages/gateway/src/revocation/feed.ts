@@ -2,7 +2,7 @@ import { type AssertionKey, createServiceCallSigner, type Logger } from '@gateho
 import { Redis } from 'ioredis';
 import { request } from 'undici';
 import { readCapped } from '../read-capped.ts';
-import { parseEvent, type RevocationList } from './list.ts';
+import { parseEvent, type RevocationEvent, type RevocationList } from './list.ts';
 
 export const REVOCATION_CHANNEL = 'gatehouse:revocations';
 const MAX_FEED_BYTES = 4 * 1024 * 1024;
@@ -18,6 +18,8 @@ export interface RevocationFeedOptions {
   /** Push through Redis pub/sub as well, when configured. */
   readonly redisUrl?: string | undefined;
   readonly onEvents?: (count: number, source: 'feed' | 'redis') => void;
+  /** Every event applied (to drop cached user records of a revoked user or tenant). */
+  readonly onEvent?: (event: RevocationEvent) => void;
 }
 
 export interface RevocationFeedStatus {
@@ -142,6 +144,7 @@ export class RevocationFeed {
         continue;
       }
       this.#options.list.apply(event);
+      this.#options.onEvent?.(event);
       applied++;
     }
     this.#cursor = String(body.cursor);
@@ -173,6 +176,7 @@ export class RevocationFeed {
       }
       if (event === undefined) return;
       this.#options.list.apply(event);
+      this.#options.onEvent?.(event);
       this.#options.onEvents?.(1, 'redis');
     });
     redis.subscribe(REVOCATION_CHANNEL).catch((err: Error) => {

@@ -5,7 +5,7 @@ import { ruleMatches } from '../routing/route-table.ts';
 export const INSUFFICIENT_SCOPE_CHALLENGE = 'Bearer realm="gatehouse", error="insufficient_scope"';
 
 /**
- * Stage 10. Role rules of the route: every rule that matches the request must
+ * Stage 11. Role rules of the route: every rule that matches the request must
  * be satisfied by one of the caller's roles (rules add up; they never widen
  * access). Public requests carry no identity and are not subject to roles.
  */

@@ -1,5 +1,6 @@
 import type { AssertionSigner, Logger } from '@gatehouse/kit';
 import type { GatewayConfig } from '../config/schema.ts';
+import type { UserDirectory } from '../identity/user-directory.ts';
 import type { TokenVerifier } from '../identity/verifier.ts';
 import type { GatewayMetrics } from '../metrics.ts';
 import type { RateLimiting } from '../ratelimit/index.ts';
@@ -20,5 +21,7 @@ export interface StageDeps {
   readonly metrics: GatewayMetrics;
   readonly rateLimiting: RateLimiting;
   readonly revocations: RevocationList;
+  /** Present when the identity service is configured with user lookups on. */
+  readonly users: UserDirectory | undefined;
   readonly onFailure?: (reason: string) => void;
 }

@@ -12,6 +12,7 @@ import { requestId } from './request-id.ts';
 import { createRevocationCheck } from './revocation-check.ts';
 import { createRouteMatch } from './route-match.ts';
 import { createSecurityHeaders } from './security-headers.ts';
+import { createUserCheck } from './user-check.ts';
 
 /**
  * The gateway's pipeline: one ordered list, like Envoy's filter chain. Each
@@ -28,9 +29,10 @@ export function buildPipeline(deps: StageDeps): readonly Stage[] {
     createRouteMatch(deps.routes), //          6. route → upstream + policy (deny by default)
     createAuthenticate(deps), //               7. JWT (JWKS, static keys or HS256)
     createRevocationCheck(deps.revocations, deps.onFailure), // 8. revoked jti, user or tenant watermark
-    createRateLimit(deps.rateLimiting, deps.metrics), // 9. rate limit: verified identity, else client address
-    authorize, //                              10. role rules
-    createInjectIdentity(deps.sign), //        11. identity, assertion, request id, trace, x-forwarded-*
-    createProxy(deps.upstreams, deps.metrics), // 12. proxy: breaker, concurrency cap, retries (terminal)
+    ...(deps.users === undefined ? [] : [createUserCheck(deps.users, deps.onFailure)]), // 9. user active, member, roles now
+    createRateLimit(deps.rateLimiting, deps.metrics), // 10. rate limit: verified identity, else client address
+    authorize, //                              11. role rules
+    createInjectIdentity(deps.sign), //        12. identity, assertion, request id, trace, x-forwarded-*
+    createProxy(deps.upstreams, deps.metrics), // 13. proxy: breaker, concurrency cap, retries (terminal)
   ];
 }

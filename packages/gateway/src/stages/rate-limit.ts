@@ -4,7 +4,7 @@ import type { GatewayMetrics } from '../metrics.ts';
 import type { RateLimiting } from '../ratelimit/index.ts';
 
 /**
- * Stage 9. Keeps each caller within its limits: the key is the verified
+ * Stage 10. Keeps each caller within its limits: the key is the verified
  * identity (tenant and user), else the client address as the firewall
  * resolved it; the tier comes from the tenant's entitlement (anonymous by
  * address); a route may add a stricter limit. Every answer carries the

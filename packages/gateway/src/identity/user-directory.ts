@@ -1,0 +1,187 @@
+import { type AssertionKey, createServiceCallSigner, type Logger } from '@gatehouse/kit';
+import { request } from 'undici';
+import { readCapped } from '../read-capped.ts';
+import { type BreakerState, CircuitBreaker } from '../upstream/breaker.ts';
+
+/** What the identity service says of a user in one tenant. */
+export interface UserRecord {
+  readonly status: 'active' | 'disabled' | 'unknown';
+  readonly member: boolean;
+  readonly roles: readonly string[];
+}
+
+export type LookupSource = 'hit' | 'miss' | 'stale' | 'coalesced';
+
+export interface UserDirectoryOptions {
+  readonly identityUrl: string;
+  readonly assertionKeys: readonly AssertionKey[];
+  readonly logger: Logger;
+  readonly cacheMs: number;
+  /** How long a cached record may still be used while the identity service is unreachable. */
+  readonly staleMs: number;
+  readonly timeoutMs: number;
+  readonly maxEntries: number;
+  readonly onLookup?: (source: LookupSource | 'unavailable') => void;
+  readonly onBreakerChange?: (state: BreakerState, previous: BreakerState) => void;
+  readonly now?: () => number;
+}
+
+interface Entry {
+  readonly record: UserRecord;
+  readonly fetchedAt: number;
+}
+
+/** The identity service could not answer and nothing usable is cached. */
+export class IdentityUnavailable extends Error {
+  readonly code = 'IDENTITY_UNAVAILABLE';
+}
+
+const MAX_ANSWER_BYTES = 64 * 1024;
+
+/**
+ * Confirms users against the identity service after their token verified:
+ * still active, still a member of the token's tenant, and their roles now
+ * (which may be fewer than the token says). Answers are cached (5 minutes by
+ * default), concurrent lookups for one user coalesce into one call, and
+ * revocation events for a user or tenant drop their entries. When the
+ * identity service fails (error, timeout, open breaker) a cached record is
+ * used for up to `staleMs`; with none the lookup fails and the request gets
+ * a 503 — never a guess.
+ */
+export class UserDirectory {
+  readonly #options: UserDirectoryOptions;
+  readonly #now: () => number;
+  readonly #sign: ReturnType<typeof createServiceCallSigner>;
+  readonly #cache = new Map<string, Entry>();
+  readonly #inFlight = new Map<string, Promise<UserRecord>>();
+  readonly breaker: CircuitBreaker;
+
+  constructor(options: UserDirectoryOptions) {
+    this.#options = options;
+    this.#now = options.now ?? Date.now;
+    this.#sign = createServiceCallSigner(options.assertionKeys, 'gateway');
+    this.breaker = new CircuitBreaker(
+      'identity',
+      {
+        windowMs: 10_000,
+        buckets: 10,
+        minimumRequests: 10,
+        failureRate: 0.5,
+        openMs: 5_000,
+        halfOpenProbes: 1,
+        probeTimeoutMs: options.timeoutMs,
+      },
+      options.onBreakerChange,
+    );
+  }
+
+  get size(): number {
+    return this.#cache.size;
+  }
+
+  async lookup(sub: string, tid: string): Promise<UserRecord> {
+    const key = `${sub}\n${tid}`;
+    const cached = this.#cache.get(key);
+    const now = this.#now();
+    if (cached !== undefined && now - cached.fetchedAt < this.#options.cacheMs) {
+      this.#options.onLookup?.('hit');
+      return cached.record;
+    }
+    const pending = this.#inFlight.get(key);
+    if (pending !== undefined) {
+      this.#options.onLookup?.('coalesced');
+      return this.#orStale(pending, cached, now);
+    }
+    const fetching = this.#fetch(sub, tid).then((record) => {
+      this.#store(key, record);
+      return record;
+    });
+    this.#inFlight.set(key, fetching);
+    fetching.then(
+      () => this.#inFlight.delete(key),
+      () => this.#inFlight.delete(key),
+    );
+    this.#options.onLookup?.('miss');
+    return this.#orStale(fetching, cached, now);
+  }
+
+  /** Drops what a revocation event makes doubtful: one user's entries, or a whole tenant's. */
+  invalidate(match: { sub?: string; tid?: string }): void {
+    for (const key of this.#cache.keys()) {
+      const [sub, tid] = key.split('\n');
+      if ((match.sub === undefined || match.sub === sub) && (match.tid === undefined || match.tid === tid)) {
+        this.#cache.delete(key);
+      }
+    }
+  }
+
+  async #orStale(fetching: Promise<UserRecord>, cached: Entry | undefined, now: number): Promise<UserRecord> {
+    try {
+      return await fetching;
+    } catch (err) {
+      if (cached !== undefined && now - cached.fetchedAt < this.#options.staleMs) {
+        this.#options.onLookup?.('stale');
+        return cached.record;
+      }
+      this.#options.onLookup?.('unavailable');
+      throw new IdentityUnavailable((err as Error).message);
+    }
+  }
+
+  #store(key: string, record: UserRecord): void {
+    this.#cache.delete(key);
+    if (this.#cache.size >= this.#options.maxEntries) {
+      this.#cache.delete(this.#cache.keys().next().value as string);
+    }
+    this.#cache.set(key, { record, fetchedAt: this.#now() });
+  }
+
+  async #fetch(sub: string, tid: string): Promise<UserRecord> {
+    const permit = this.breaker.acquire();
+    if (permit === 'no') throw new Error('identity service circuit open');
+    const probe = permit === 'probe';
+    const path = `/internal/users/${encodeURIComponent(sub)}`;
+    try {
+      const res = await request(`${this.#options.identityUrl}${path}?tenant=${encodeURIComponent(tid)}`, {
+        method: 'GET',
+        headers: { accept: 'application/json', ...this.#sign('GET', path) },
+        signal: AbortSignal.timeout(this.#options.timeoutMs),
+      });
+      if (res.statusCode === 404 || res.statusCode === 400) {
+        // No such user (or not a user id the identity service knows): a definite answer.
+        await res.body.dump();
+        this.breaker.success(probe);
+        return { status: 'unknown', member: false, roles: [] };
+      }
+      if (res.statusCode !== 200) {
+        await res.body.dump();
+        throw new Error(`identity service answered ${res.statusCode}`);
+      }
+      const record = parseRecord(
+        JSON.parse(await readCapped(res.body, MAX_ANSWER_BYTES, 'user record')),
+        tid,
+      );
+      this.breaker.success(probe);
+      return record;
+    } catch (err) {
+      this.breaker.failure(probe);
+      this.#options.logger.warn({ err: (err as Error).message }, 'identity: user lookup failed');
+      throw err;
+    }
+  }
+}
+
+function parseRecord(value: unknown, tid: string): UserRecord {
+  const v = (value ?? {}) as Record<string, unknown>;
+  if (
+    (v.status !== 'active' && v.status !== 'disabled') ||
+    typeof v.member !== 'boolean' ||
+    !Array.isArray(v.roles) ||
+    !v.roles.every((r) => typeof r === 'string')
+  ) {
+    throw new Error('identity service answered a malformed user record');
+  }
+  // A membership answer for another tenant is not an answer about this one.
+  const member = v.member && (v.tenantId === undefined || v.tenantId === tid);
+  return { status: v.status, member, roles: member ? (v.roles as string[]) : [] };
+}
