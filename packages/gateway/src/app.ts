@@ -46,6 +46,8 @@ export interface Gateway {
   readonly routes: RouteTable;
   readonly verifier: TokenVerifier;
   readonly configHash: string;
+  /** The detailed health document (/health): dependencies, breakers, caches, config hash. */
+  health(): Promise<unknown>;
   /** Loads keys (a JWKS that cannot be reached is reported by /ready, not thrown). */
   start(): Promise<void>;
   /** Closes pools and timers (servers are closed by the shutdown handler). */
@@ -247,27 +249,29 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions): G
   );
   server.on('clientError', createClientErrorHandler(securityHeaderDefaults(config.securityHeaders)));
 
+  const health = async () => ({
+    status: (await readiness.evaluate()).status,
+    configHash,
+    tokens: verifier.status(),
+    rateLimiter: rateLimiting.status(),
+    revocations: feed?.status() ?? { off: 'no identity service configured', entries: revocations.size },
+    userLookups: users === undefined ? { off: true } : { cached: users.size, breaker: users.breaker.state },
+    upstreams: [...upstreams.all()].map(({ config: u, guard }) => ({
+      name: u.name,
+      url: `${u.origin}${u.basePath}`,
+      timeoutMs: u.timeoutMs,
+      breaker: guard.breaker.state,
+      inFlight: guard.inFlight,
+      maxConcurrent: guard.maxConcurrent,
+    })),
+    process: { uptimeSeconds: Math.round(process.uptime()), memory: process.memoryUsage() },
+  });
+
   const admin = createAdminServer({
     readiness,
     metrics,
     config: () => ({ configHash, routes: routeReport(routes), config: options.maskedConfig }),
-    health: async () => ({
-      status: (await readiness.evaluate()).status,
-      configHash,
-      tokens: verifier.status(),
-      rateLimiter: rateLimiting.status(),
-      revocations: feed?.status() ?? { off: 'no identity service configured', entries: revocations.size },
-      userLookups: users === undefined ? { off: true } : { cached: users.size, breaker: users.breaker.state },
-      upstreams: [...upstreams.all()].map(({ config: u, guard }) => ({
-        name: u.name,
-        url: `${u.origin}${u.basePath}`,
-        timeoutMs: u.timeoutMs,
-        breaker: guard.breaker.state,
-        inFlight: guard.inFlight,
-        maxConcurrent: guard.maxConcurrent,
-      })),
-      process: { uptimeSeconds: Math.round(process.uptime()), memory: process.memoryUsage() },
-    }),
+    health,
   });
 
   return {
@@ -278,6 +282,7 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions): G
     routes,
     verifier,
     configHash,
+    health,
     async start() {
       if (feed === undefined) {
         logger.warn('no identity service configured: tokens are not checked for revocation');

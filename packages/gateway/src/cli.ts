@@ -10,9 +10,9 @@ import { RouteTable } from './routing/route-table.ts';
 
 const USAGE = `gatehouse-gateway <command>
 
-  serve --config FILE           start the gateway
-  check --config FILE           validate FILE and print the route table
-  docs --out FILE CONFIG...     write the route tables of CONFIG files as markdown
+  serve --config FILE [--workers N|auto]   start the gateway (N worker processes)
+  check --config FILE                      validate FILE and print the route table
+  docs --out FILE CONFIG...                write the route tables of CONFIG files as markdown
 `;
 
 /**
@@ -48,12 +48,16 @@ async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   const { values, positionals } = parseArgs({
     args: rest,
-    options: { config: { type: 'string', short: 'c' }, out: { type: 'string' } },
+    options: {
+      config: { type: 'string', short: 'c' },
+      out: { type: 'string' },
+      workers: { type: 'string', short: 'w' },
+    },
     allowPositionals: true,
   });
   switch (command) {
     case 'serve':
-      await serve(values.config, process.env);
+      await serve(values.config, process.env, values.workers);
       return -1;
     case 'check': {
       if (values.config === undefined) break;

@@ -1,5 +1,7 @@
+import cluster from 'node:cluster';
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
+import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import {
   createLogger,
@@ -11,20 +13,27 @@ import {
 } from '@gatehouse/kit';
 import { z } from 'zod';
 import { createGateway } from './app.ts';
+import { perWorkerLimits, runPrimary, serveAsWorker } from './cluster.ts';
 import { loadGatewayConfigFile } from './config/load.ts';
 
 const processEnvSchema = z.looseObject({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
   GATEWAY_CONFIG: z.string().min(1).optional(),
+  /** Worker processes (node:cluster): a number, or `auto` for one per core. 1 runs no cluster. */
+  GATEWAY_WORKERS: z.union([z.literal('auto'), z.coerce.number().int().min(1).max(256)]).default(1),
 });
 
 /** `gatehouse-gateway serve --config FILE`: parse config once, build, listen, shut down gracefully. */
-export async function serve(configPath: string | undefined, env: Env): Promise<void> {
+export async function serve(configPath: string | undefined, env: Env, workersFlag?: string): Promise<void> {
   let processEnv: z.output<typeof processEnvSchema>;
   let loaded: ReturnType<typeof loadGatewayConfigFile>;
   try {
-    processEnv = parseConfig(processEnvSchema, env, 'environment');
+    processEnv = parseConfig(
+      processEnvSchema,
+      workersFlag === undefined ? env : { ...env, GATEWAY_WORKERS: workersFlag },
+      'environment',
+    );
     const path = configPath ?? processEnv.GATEWAY_CONFIG;
     if (path === undefined)
       throw Object.assign(new Error('no config file: pass --config FILE or set GATEWAY_CONFIG'), {
@@ -34,9 +43,25 @@ export async function serve(configPath: string | undefined, env: Env): Promise<v
   } catch (err) {
     exitOnConfigError(err, 'gatehouse-gateway');
   }
-  const { config } = loaded;
+  const workers = processEnv.GATEWAY_WORKERS === 'auto' ? availableParallelism() : processEnv.GATEWAY_WORKERS;
   const logger = createLogger({ service: 'gateway', level: processEnv.LOG_LEVEL });
-  logger.info({ config: loaded.masked, nodeEnv: processEnv.NODE_ENV }, 'effective configuration');
+  if (workers > 1 && cluster.isPrimary) {
+    logger.info({ config: loaded.masked, nodeEnv: processEnv.NODE_ENV, workers }, 'effective configuration');
+    if (loaded.config.rateLimits.redisUrl === undefined) {
+      logger.warn({ workers }, 'no Redis for rate limits: each worker enforces 1/N of every limit');
+    }
+    await runPrimary({
+      workers,
+      config: loaded.config,
+      maskedConfig: loaded.masked,
+      logger,
+      deadlineMs: loaded.config.limits.shutdownDeadlineMs,
+    });
+    return;
+  }
+  const config = perWorkerLimits(loaded.config, workers);
+  if (cluster.isPrimary)
+    logger.info({ config: loaded.masked, nodeEnv: processEnv.NODE_ENV }, 'effective configuration');
 
   const gateway = createGateway(config, { logger, maskedConfig: loaded.masked });
   try {
@@ -46,19 +71,23 @@ export async function serve(configPath: string | undefined, env: Env): Promise<v
     await new Promise<void>((resolve) => logger.flush(() => resolve()));
     process.exit(1);
   }
+  // In a cluster the primary serves the admin listener for all workers.
+  const servers = cluster.isWorker ? [gateway.server] : [gateway.server, gateway.admin];
+  if (cluster.isWorker) serveAsWorker(gateway);
   gateway.server.listen(config.listen.port, config.listen.host);
-  gateway.admin.listen(config.admin.port, config.admin.host);
-  await Promise.all([once(gateway.server, 'listening'), once(gateway.admin, 'listening')]);
+  if (!cluster.isWorker) gateway.admin.listen(config.admin.port, config.admin.host);
+  await Promise.all(servers.map((server) => once(server, 'listening')));
   const url = addressUrl(gateway.server.address() as AddressInfo);
-  const adminUrl = addressUrl(gateway.admin.address() as AddressInfo);
+  const adminUrl = cluster.isWorker ? undefined : addressUrl(gateway.admin.address() as AddressInfo);
+  const worker = cluster.isWorker ? cluster.worker?.id : undefined;
   logger.info(
-    { url, adminUrl, routes: gateway.routes.routes.length, configHash: gateway.configHash },
+    { url, adminUrl, worker, routes: gateway.routes.routes.length, configHash: gateway.configHash },
     'listening',
   );
 
   installGracefulShutdown({
     logger,
-    servers: [gateway.server, gateway.admin],
+    servers,
     readiness: gateway.readiness,
     deadlineMs: config.limits.shutdownDeadlineMs,
     drainDelayMs: config.limits.shutdownDrainDelayMs,
@@ -74,12 +103,12 @@ function addressUrl(address: AddressInfo): string {
 if (import.meta.main) {
   const { values, positionals } = parseArgs({
     args: process.argv.slice(2),
-    options: { config: { type: 'string', short: 'c' } },
+    options: { config: { type: 'string', short: 'c' }, workers: { type: 'string', short: 'w' } },
     allowPositionals: true,
   });
   if (positionals.length > 1 || (positionals[0] !== undefined && positionals[0] !== 'serve')) {
-    process.stderr.write('usage: main.ts [serve] --config FILE\n');
+    process.stderr.write('usage: main.ts [serve] --config FILE [--workers N|auto]\n');
     process.exit(2);
   }
-  await serve(values.config, process.env);
+  await serve(values.config, process.env, values.workers);
 }

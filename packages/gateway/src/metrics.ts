@@ -73,6 +73,7 @@ export class GatewayMetrics {
       name: 'gateway_circuit_breaker_state',
       help: 'Circuit breaker state per upstream: 0 closed, 1 open, 2 half-open',
       labelNames: ['service'],
+      aggregator: 'max',
       registers,
     });
     this.rateLimited = new Counter({
@@ -84,6 +85,7 @@ export class GatewayMetrics {
     this.limiterDegraded = new Gauge({
       name: 'gateway_rate_limiter_degraded',
       help: '1 while the rate limiter decides locally because Redis failed',
+      aggregator: 'max',
       registers,
     });
     this.limiterFallbacks = new Counter({

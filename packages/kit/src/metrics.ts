@@ -16,6 +16,7 @@ export function createMetricsRegistry(service: string): Registry {
     name: 'gatehouse_service_info',
     help: 'Which Gatehouse service this process is (always 1)',
     labelNames: ['service', 'node_version'],
+    aggregator: 'first',
     registers: [registry],
   }).set({ service, node_version: process.version }, 1);
   return registry;
