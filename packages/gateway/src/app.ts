@@ -16,7 +16,7 @@ import { createContext, DONE, type RequestContext, type Stage } from './context.
 import { UserDirectory } from './identity/user-directory.ts';
 import { TokenVerifier } from './identity/verifier.ts';
 import { GatewayMetrics } from './metrics.ts';
-import { createRateLimiting } from './ratelimit/index.ts';
+import { createRateLimiting, RedisRateLimiter } from './ratelimit/index.ts';
 import { RevocationFeed } from './revocation/feed.ts';
 import { RevocationList } from './revocation/list.ts';
 import { routeReport } from './route-report.ts';
@@ -287,7 +287,13 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions): G
       if (feed === undefined) {
         logger.warn('no identity service configured: tokens are not checked for revocation');
       }
-      await Promise.all([verifier.start(), feed?.start()]);
+      // Redis for the limits is connected before the first request, so no burst at start is decided locally.
+      const limiter = rateLimiting.limiter;
+      await Promise.all([
+        verifier.start(),
+        feed?.start(),
+        limiter instanceof RedisRateLimiter ? limiter.ready(2_000) : undefined,
+      ]);
     },
     async close() {
       verifier.stop();

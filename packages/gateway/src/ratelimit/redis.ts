@@ -182,7 +182,10 @@ export class RedisRateLimiter implements RateLimiter {
     work.catch(() => {});
     let timer: NodeJS.Timeout | undefined;
     const budget = new Promise<typeof BUDGET_EXCEEDED>((resolve) => {
-      timer = setTimeout(resolve, this.#budgetMs, BUDGET_EXCEEDED);
+      // Timers run before the event loop reads sockets: when a burst keeps the loop busy past the
+      // budget, the reply may already be waiting. setImmediate lets that read happen first, so only
+      // a Redis that really has not answered loses the race (and the request is not counted twice).
+      timer = setTimeout(() => setImmediate(resolve, BUDGET_EXCEEDED), this.#budgetMs);
     });
     return Promise.race([work, budget]).finally(() => clearTimeout(timer));
   }
