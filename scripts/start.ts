@@ -30,6 +30,13 @@ const env: NodeJS.ProcessEnv = {
   // The issuer and audience config/gateway.yaml expects of the identity service's tokens.
   AUTH_ISSUER: 'https://auth.gatehouse.local',
   AUTH_AUDIENCE: 'gatehouse',
+  AUTH_DATA_DIR: join(dataDir, 'auth'),
+  // The gateway in front (on this machine) tells the identity service the client's address.
+  AUTH_TRUSTED_PROXIES: '127.0.0.1/32',
+  // The web app's origin for the cookie endpoints' CSRF check; plain http on a laptop, so the
+  // refresh cookie cannot be Secure here (refused with NODE_ENV=production).
+  AUTH_ALLOWED_ORIGINS: 'http://127.0.0.1:8080,http://localhost:8080',
+  AUTH_COOKIE_INSECURE_DEV: 'true',
   ...secrets,
 };
 

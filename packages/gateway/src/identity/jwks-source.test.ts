@@ -165,3 +165,19 @@ describe('TokenVerifier with a JWKS', () => {
     assert.equal(status.jwks?.keys, 1);
   });
 });
+
+describe('JwksSource when the endpoint comes up after the gateway', () => {
+  it('retries with backoff until the keys load, without waiting for the cooldown', async () => {
+    const server = await jwksServer();
+    server.state.status = 503;
+    const { jwks } = source(server.jwksUrl, { cooldownMs: 60_000, refreshIntervalMs: 60_000 });
+    await jwks.start();
+    after(() => jwks.stop());
+    assert.equal(jwks.usable, false);
+    server.state.status = 200;
+    const until = Date.now() + 5_000;
+    while (!jwks.usable && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+    assert.equal(jwks.usable, true, 'loaded by a retry, long before the 60 s cooldown');
+    assert.ok(server.state.hits >= 2);
+  });
+});

@@ -44,6 +44,8 @@ export class JwksSource {
   #lastError: string | null = null;
   #inFlight: Promise<void> | undefined;
   #timer: NodeJS.Timeout | undefined;
+  #retryTimer: NodeJS.Timeout | undefined;
+  #retryMs = 1_000;
 
   constructor(options: JwksOptions) {
     this.#options = options;
@@ -59,6 +61,7 @@ export class JwksSource {
 
   stop(): void {
     clearInterval(this.#timer);
+    clearTimeout(this.#retryTimer);
   }
 
   /** True while the key set may be used (fetched once, not older than maxStale). */
@@ -122,6 +125,7 @@ export class JwksSource {
       this.#keys = next;
       this.#lastSuccess = this.#now();
       this.#lastError = null;
+      this.#retryMs = 1_000;
       if (changed) {
         logger.info({ reason, kids: [...next.keys()] }, 'jwks: key set loaded');
         this.#options.onChange?.();
@@ -132,6 +136,16 @@ export class JwksSource {
         { reason, err: this.#lastError, usable: this.usable },
         'jwks: fetch failed, keeping last good keys',
       );
+      // With no usable key (e.g. the identity service starts after the gateway), retry soon, with
+      // backoff, rather than wait for the refresh interval or a cooldown.
+      if (!this.usable && this.#retryTimer === undefined) {
+        this.#retryTimer = setTimeout(() => {
+          this.#retryTimer = undefined;
+          void this.refresh('retry');
+        }, this.#retryMs);
+        this.#retryTimer.unref();
+        this.#retryMs = Math.min(this.#retryMs * 2, this.#options.refreshIntervalMs);
+      }
     }
   }
 }

@@ -1,0 +1,221 @@
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import {
+  type AssertionKey,
+  type DatabaseConfig,
+  databaseConfigFromEnv,
+  type Env,
+  LOG_LEVELS,
+  type LogLevel,
+  parseConfig,
+  secretString,
+} from '@gatehouse/kit/service';
+import { z } from 'zod';
+
+/** The repository root: development data lives in `<root>/.data/`. */
+export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
+
+/** OWASP password storage cheat sheet: argon2id, m=19 MiB, t=2, p=1. */
+export const OWASP_ARGON2 = { memoryCost: 19_456, timeCost: 2, parallelism: 1 } as const;
+
+export const MAX_ACCESS_TTL_SECONDS = 900;
+
+export interface SigningKeyInput {
+  readonly jwk: Record<string, unknown>;
+  readonly signFrom?: number | undefined;
+  readonly retireAt?: number | undefined;
+}
+
+export interface AuthConfig {
+  readonly env: 'development' | 'test' | 'production';
+  readonly production: boolean;
+  readonly logLevel: LogLevel;
+  readonly host: string;
+  readonly port: number;
+  readonly issuer: string;
+  readonly audience: string;
+  readonly dataDir: string;
+  readonly database: DatabaseConfig;
+  readonly redisUrl: string | undefined;
+  readonly assertionKeys: readonly AssertionKey[];
+  /** From AUTH_SIGNING_KEYS (production); undefined means the dev key directory under dataDir. */
+  readonly signingKeys: readonly SigningKeyInput[] | undefined;
+  readonly tokens: {
+    readonly accessTtlSeconds: number;
+    readonly refreshTtlSeconds: number;
+    readonly refreshReuseGraceSeconds: number;
+    readonly keyPublishLeadSeconds: number;
+  };
+  readonly passwords: {
+    readonly minLength: number;
+    readonly maxLength: number;
+    readonly argon2: { readonly memoryCost: number; readonly timeCost: number; readonly parallelism: number };
+  };
+  readonly throttle: {
+    readonly accountMaxFailures: number;
+    readonly clientMaxFailures: number;
+    readonly lockSeconds: number;
+    readonly windowSeconds: number;
+  };
+  readonly cookies: { readonly insecureDev: boolean };
+  readonly allowedOrigins: readonly string[];
+  readonly trustedProxies: readonly string[];
+  readonly publicUrl: string;
+}
+
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max).optional();
+const flag = z.enum(['true', 'false', '1', '0']).optional();
+const list = z.string().optional();
+
+const signingKeysSchema = z.array(
+  z
+    .object({
+      jwk: z
+        .record(z.string(), z.unknown())
+        .refine((j) => typeof j.kid === 'string' && typeof j.d === 'string', {
+          message: 'each jwk must be a private key with a kid',
+        }),
+      signFrom: z.number().int().optional(),
+      retireAt: z.number().int().optional(),
+    })
+    .strict(),
+);
+
+const envSchema = z
+  .object({
+    NODE_ENV: z.enum(['development', 'test', 'production']).optional(),
+    LOG_LEVEL: z.enum(LOG_LEVELS).optional(),
+    AUTH_HOST: z.string().min(1).optional(),
+    AUTH_PORT: int(0, 65_535),
+    AUTH_ISSUER: z.string().min(1).optional(),
+    AUTH_AUDIENCE: z.string().min(1).optional(),
+    AUTH_DATA_DIR: z.string().min(1).optional(),
+    AUTH_DB_MEMORY: flag,
+    DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
+    REDIS_URL: z.url({ protocol: /^rediss?$/ }).optional(),
+    GATEWAY_ASSERTION_SECRET: secretString(),
+    AUTH_SIGNING_KEYS: z.string().optional(),
+    AUTH_ACCESS_TTL_SECONDS: int(60, MAX_ACCESS_TTL_SECONDS),
+    AUTH_REFRESH_TTL_SECONDS: int(300, 90 * 86_400),
+    AUTH_REFRESH_REUSE_GRACE_SECONDS: int(0, 30),
+    AUTH_KEY_PUBLISH_LEAD_SECONDS: int(0, 86_400),
+    AUTH_PASSWORD_MIN_LENGTH: int(8, 64),
+    AUTH_PASSWORD_MAX_LENGTH: int(64, 1024),
+    AUTH_ARGON2_MEMORY_KIB: int(1024, 1_048_576),
+    AUTH_ARGON2_TIME_COST: int(1, 20),
+    AUTH_LOGIN_MAX_FAILURES: int(3, 100),
+    AUTH_CLIENT_MAX_FAILURES: int(5, 100_000),
+    AUTH_LOCK_SECONDS: int(10, 86_400),
+    AUTH_COOKIE_INSECURE_DEV: flag,
+    AUTH_ALLOWED_ORIGINS: list,
+    AUTH_TRUSTED_PROXIES: list,
+    AUTH_PUBLIC_URL: z.url().optional(),
+  })
+  .strict()
+  .superRefine((env, ctx) => {
+    const issue = (path: string, message: string) => ctx.addIssue({ code: 'custom', path: [path], message });
+    if (env.AUTH_SIGNING_KEYS !== undefined) {
+      const parsed = parseSigningKeys(env.AUTH_SIGNING_KEYS);
+      if (typeof parsed === 'string') issue('AUTH_SIGNING_KEYS', parsed);
+    }
+    if (env.NODE_ENV !== 'production') return;
+    if (env.AUTH_SIGNING_KEYS === undefined)
+      issue('AUTH_SIGNING_KEYS', 'is required in production (private JWKs)');
+    if (env.AUTH_ISSUER === undefined) issue('AUTH_ISSUER', 'is required in production');
+    if (env.AUTH_ALLOWED_ORIGINS === undefined) issue('AUTH_ALLOWED_ORIGINS', 'is required in production');
+    if (env.AUTH_PUBLIC_URL === undefined) issue('AUTH_PUBLIC_URL', 'is required in production');
+    if (env.AUTH_COOKIE_INSECURE_DEV !== undefined) issue('AUTH_COOKIE_INSECURE_DEV', 'is development-only');
+    if (env.AUTH_DB_MEMORY !== undefined) issue('AUTH_DB_MEMORY', 'is development-only');
+    if (env.AUTH_ARGON2_MEMORY_KIB !== undefined && env.AUTH_ARGON2_MEMORY_KIB < OWASP_ARGON2.memoryCost) {
+      issue('AUTH_ARGON2_MEMORY_KIB', `must be at least ${OWASP_ARGON2.memoryCost} in production`);
+    }
+    if (env.AUTH_ARGON2_TIME_COST !== undefined && env.AUTH_ARGON2_TIME_COST < OWASP_ARGON2.timeCost) {
+      issue('AUTH_ARGON2_TIME_COST', `must be at least ${OWASP_ARGON2.timeCost} in production`);
+    }
+  });
+
+function parseSigningKeys(text: string): SigningKeyInput[] | string {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    return 'must be JSON: [{ "jwk": { private JWK with kid }, "signFrom"?: unix s, "retireAt"?: unix s }]';
+  }
+  const result = signingKeysSchema.safeParse(json);
+  if (!result.success) return result.error.issues.map((i) => `[${i.path.join('.')}] ${i.message}`).join('; ');
+  if (result.data.length === 0) return 'must hold at least one key';
+  return result.data;
+}
+
+const splitList = (value: string | undefined, fallback: string[]) =>
+  value === undefined
+    ? fallback
+    : value
+        .split(',')
+        .map((s) => s.trim())
+        .filter((s) => s !== '');
+
+const bool = (value: string | undefined) => value === 'true' || value === '1';
+
+/** Only the variables this process reads: an unknown `AUTH_*` variable is a typo and is refused. */
+const OTHER_KEYS = ['NODE_ENV', 'LOG_LEVEL', 'DATABASE_URL', 'REDIS_URL', 'GATEWAY_ASSERTION_SECRET'];
+
+export function pickEnv(env: Env): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(env)) {
+    if (value === undefined || value === '') continue;
+    if (key.startsWith('AUTH_') || OTHER_KEYS.includes(key)) out[key] = value;
+  }
+  return out;
+}
+
+/** Parses the identity service's configuration from the environment; every problem at once. */
+export function loadConfig(env: Env): AuthConfig {
+  const e = parseConfig(envSchema, pickEnv(env), 'auth configuration (environment)');
+  const nodeEnv = e.NODE_ENV ?? 'development';
+  const dataDir = resolve(e.AUTH_DATA_DIR ?? resolve(REPO_ROOT, '.data/auth'));
+  const keys =
+    e.AUTH_SIGNING_KEYS === undefined
+      ? undefined
+      : (parseSigningKeys(e.AUTH_SIGNING_KEYS) as SigningKeyInput[]);
+  const minLength = e.AUTH_PASSWORD_MIN_LENGTH ?? 15;
+  return {
+    env: nodeEnv,
+    production: nodeEnv === 'production',
+    logLevel: e.LOG_LEVEL ?? 'info',
+    host: e.AUTH_HOST ?? '127.0.0.1',
+    port: e.AUTH_PORT ?? 4001,
+    issuer: e.AUTH_ISSUER ?? 'https://auth.gatehouse.local',
+    audience: e.AUTH_AUDIENCE ?? 'gatehouse',
+    dataDir,
+    database: bool(e.AUTH_DB_MEMORY) ? { kind: 'memory' } : databaseConfigFromEnv(e.DATABASE_URL, dataDir),
+    redisUrl: e.REDIS_URL,
+    assertionKeys: [{ kid: 'gw1', secret: e.GATEWAY_ASSERTION_SECRET }],
+    signingKeys: keys,
+    tokens: {
+      accessTtlSeconds: e.AUTH_ACCESS_TTL_SECONDS ?? 600,
+      refreshTtlSeconds: e.AUTH_REFRESH_TTL_SECONDS ?? 30 * 86_400,
+      refreshReuseGraceSeconds: e.AUTH_REFRESH_REUSE_GRACE_SECONDS ?? 5,
+      keyPublishLeadSeconds: e.AUTH_KEY_PUBLISH_LEAD_SECONDS ?? 600,
+    },
+    passwords: {
+      minLength,
+      maxLength: Math.max(e.AUTH_PASSWORD_MAX_LENGTH ?? 128, minLength),
+      argon2: {
+        memoryCost: e.AUTH_ARGON2_MEMORY_KIB ?? OWASP_ARGON2.memoryCost,
+        timeCost: e.AUTH_ARGON2_TIME_COST ?? OWASP_ARGON2.timeCost,
+        parallelism: 1,
+      },
+    },
+    throttle: {
+      accountMaxFailures: e.AUTH_LOGIN_MAX_FAILURES ?? 5,
+      clientMaxFailures: e.AUTH_CLIENT_MAX_FAILURES ?? 50,
+      lockSeconds: e.AUTH_LOCK_SECONDS ?? 900,
+      windowSeconds: 900,
+    },
+    cookies: { insecureDev: bool(e.AUTH_COOKIE_INSECURE_DEV) },
+    allowedOrigins: splitList(e.AUTH_ALLOWED_ORIGINS, ['http://127.0.0.1:8080', 'http://localhost:8080']),
+    trustedProxies: splitList(e.AUTH_TRUSTED_PROXIES, ['127.0.0.1', '::1']),
+    publicUrl: e.AUTH_PUBLIC_URL ?? 'http://127.0.0.1:8080',
+  };
+}

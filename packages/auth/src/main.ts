@@ -1,0 +1,47 @@
+import {
+  createLogger,
+  describeDatabase,
+  exitOnConfigError,
+  installGracefulShutdown,
+  maskSecrets,
+} from '@gatehouse/kit/service';
+import { buildApp } from './app.ts';
+import { type AuthConfig, loadConfig } from './config.ts';
+
+let config: AuthConfig;
+try {
+  config = loadConfig(process.env);
+} catch (err) {
+  exitOnConfigError(err, 'auth');
+}
+
+const logger = createLogger({ service: 'auth', level: config.logLevel });
+logger.info(
+  {
+    config: maskSecrets({
+      ...config,
+      database: describeDatabase(config.database),
+      signingKeys:
+        config.signingKeys === undefined
+          ? 'development key directory'
+          : `${config.signingKeys.length} key(s)`,
+    }),
+  },
+  'effective configuration',
+);
+
+try {
+  const auth = await buildApp(config, { logger });
+  installGracefulShutdown({
+    logger,
+    servers: [auth.app.server],
+    readiness: auth.readiness,
+    resources: [{ name: 'auth resources', close: () => auth.closeResources() }],
+  });
+  const address = await auth.app.listen({ host: config.host, port: config.port });
+  logger.info({ url: address }, 'auth: listening');
+} catch (err) {
+  logger.fatal({ err }, 'auth: failed to start');
+  await new Promise<void>((resolve) => logger.flush(() => resolve()));
+  process.exit(1);
+}

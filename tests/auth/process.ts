@@ -1,0 +1,166 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { createAssertionSigner, createServiceCallSigner } from '@gatehouse/kit/service';
+import { decodeJwt } from 'jose';
+import pg from 'pg';
+
+export const ROOT = join(import.meta.dirname, '..', '..');
+export const NODE = join(ROOT, 'node_modules', '.bin', 'node');
+export const MAIN = join(ROOT, 'packages', 'auth', 'src', 'main.ts');
+export const CLI = join(ROOT, 'packages', 'auth', 'src', 'cli.ts');
+
+export interface Backend {
+  readonly name: string;
+  /** Why this backend does not run here; printed loudly as the skip reason. */
+  readonly skip: string | false;
+  env(): Promise<Record<string, string>>;
+  cleanup(): Promise<void>;
+}
+
+export function pgliteBackend(): Backend {
+  return { name: 'PGlite (files)', skip: false, env: async () => ({}), cleanup: async () => {} };
+}
+
+/** A fresh database per run on the server the test script started, dropped afterwards. */
+export function postgresBackend(): Backend {
+  const url = process.env.GATEHOUSE_TEST_POSTGRES_URL;
+  const database = `gh_auth_it_${randomBytes(5).toString('hex')}`;
+  return {
+    name: 'Postgres',
+    skip:
+      url === undefined ? 'SKIPPED (Postgres not installed): GATEHOUSE_TEST_POSTGRES_URL is not set' : false,
+    async env() {
+      const admin = new pg.Client({ connectionString: url });
+      await admin.connect();
+      // The name is generated above from hex digits only: safe as an identifier.
+      await admin.query(`create database ${database}`);
+      await admin.end();
+      const target = new URL(url as string);
+      target.pathname = `/${database}`;
+      return { DATABASE_URL: target.toString() };
+    },
+    async cleanup() {
+      if (url === undefined) return;
+      const admin = new pg.Client({ connectionString: url });
+      await admin.connect();
+      await admin.query(`drop database if exists ${database} with (force)`);
+      await admin.end();
+    },
+  };
+}
+
+export interface LogLine {
+  [key: string]: unknown;
+}
+
+export interface RunningAuth {
+  readonly url: string;
+  readonly child: ChildProcess;
+  readonly lines: LogLine[];
+  readonly env: Record<string, string>;
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+  /** Calls as the gateway would: with a signed assertion for the access token. */
+  call(
+    method: string,
+    path: string,
+    options?: { token?: string; body?: unknown; headers?: Record<string, string> },
+  ): Promise<Response>;
+  internal(path: string): Promise<Response>;
+  mailedToken(to: string, subject: RegExp): string;
+}
+
+export function baseEnv(dataDir = mkdtempSync(join(tmpdir(), 'gh-auth-it-'))): Record<string, string> {
+  return {
+    PATH: process.env.PATH ?? '',
+    GATEWAY_ASSERTION_SECRET: randomBytes(32).toString('base64url'),
+    AUTH_DATA_DIR: dataDir,
+    AUTH_PORT: '0',
+    AUTH_ARGON2_MEMORY_KIB: '4096',
+    AUTH_ARGON2_TIME_COST: '1',
+    AUTH_CLIENT_MAX_FAILURES: '10000',
+    LOG_LEVEL: 'info',
+  };
+}
+
+/** Starts the real main.ts and waits until /ready answers 200. */
+export async function startAuthProcess(env: Record<string, string>): Promise<RunningAuth> {
+  const child = spawn(NODE, [MAIN], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const lines: LogLine[] = [];
+  let stderr = '';
+  child.stderr?.on('data', (d) => {
+    stderr += String(d);
+  });
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`auth did not start in 30 s\n${stderr}`)), 30_000);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`auth exited with ${code} before listening\n${stderr}`));
+    });
+    createInterface({ input: child.stdout! }).on('line', (text) => {
+      let line: LogLine;
+      try {
+        line = JSON.parse(text) as LogLine;
+      } catch {
+        return;
+      }
+      lines.push(line);
+      if (line.msg === 'auth: listening') {
+        clearTimeout(timer);
+        resolve(String(line.url));
+      }
+    });
+  });
+  for (let i = 0; i < 100; i++) {
+    const res = await fetch(`${url}/ready`).catch(() => undefined);
+    if (res?.status === 200) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const keys = [{ kid: 'gw1', secret: env.GATEWAY_ASSERTION_SECRET as string }];
+  const sign = createAssertionSigner(keys);
+  const service = createServiceCallSigner(keys, 'gateway');
+  let n = 0;
+  return {
+    url,
+    child,
+    lines,
+    env,
+    async stop(signal = 'SIGTERM') {
+      if (child.exitCode !== null) return child.exitCode;
+      child.kill(signal);
+      const [code] = (await once(child, 'exit')) as [number | null];
+      return code;
+    },
+    call(method, path, options = {}) {
+      const headers: Record<string, string> = { ...options.headers };
+      if (options.body !== undefined) headers['content-type'] = 'application/json';
+      if (options.token !== undefined) {
+        const c = decodeJwt(options.token) as { sub: string; tid: string; roles: string[]; jti: string };
+        const requestId = `it-${++n}-${Date.now()}`;
+        headers['x-request-id'] = requestId;
+        headers['x-gateway-assertion'] = sign(
+          { sub: c.sub, tid: c.tid, roles: c.roles, jti: c.jti },
+          { method, path: path.split('?')[0] as string, requestId },
+        );
+      }
+      return fetch(`${url}${path}`, {
+        method,
+        headers,
+        ...(options.body === undefined ? {} : { body: JSON.stringify(options.body) }),
+      });
+    },
+    internal(path) {
+      return fetch(`${url}${path}`, { headers: { ...service('GET', path) } });
+    },
+    mailedToken(to, subject) {
+      const line = [...lines].reverse().find((l) => l.to === to && subject.test(String(l.subject)));
+      const match = /token: (\S+)/.exec(String(line?.mailBody ?? ''));
+      if (match === null) throw new Error(`no mail to ${to}`);
+      return match[1] as string;
+    },
+  };
+}
