@@ -9,6 +9,9 @@ import {
   sendProblem,
   toProblem,
 } from '@gatehouse/kit';
+import { AccessChecks } from './access/access-checks.ts';
+import { AccessRuleTable } from './access/rules.ts';
+import { accessSettingsSchema } from './access/schema.ts';
 import { createAdminServer } from './admin/server.ts';
 import { createClientErrorHandler } from './client-error.ts';
 import type { GatewayConfig } from './config/schema.ts';
@@ -113,6 +116,22 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions): G
             else if (event.type === 'tenant') users?.invalidate({ tid: event.tid });
           },
         });
+  const accessRules = new AccessRuleTable(config.routes);
+  const access = new AccessChecks({
+    settings: config.access ?? accessSettingsSchema.parse({ checkers: {} }),
+    assertionKeys: config.assertion.keys,
+    logger,
+    hooks: {
+      onDecision: (checker, reason) =>
+        metrics.accessDecisions.inc({ checker, result: reason === 'allowed' ? 'allowed' : 'denied', reason }),
+      onCacheLookup: (result) => metrics.accessCacheLookups.inc({ result }),
+      onCheckerCall: (checker, reason, seconds) => metrics.downstream(`access:${checker}`, reason, seconds),
+      onBreakerChange: (checker, state) =>
+        metrics.breakerState.set({ service: `access:${checker}` }, STATE_VALUE[state]),
+      onInvalidation: (source) => metrics.accessInvalidations.inc({ source }),
+    },
+  });
+  for (const name of access.checkerNames) metrics.breakerState.set({ service: `access:${name}` }, 0);
   const readiness = new Readiness();
   if (feed !== undefined) {
     // Not ready until the first sync: before it, the gateway cannot know which tokens were revoked.
@@ -155,6 +174,8 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions): G
     rateLimiting,
     revocations,
     users,
+    access,
+    accessRules,
     onFailure: (reason) => metrics.authFailures.inc({ reason }),
   });
   const exposeErrors = config.development?.exposeErrors === true;
@@ -255,6 +276,7 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions): G
     tokens: verifier.status(),
     rateLimiter: rateLimiting.status(),
     revocations: feed?.status() ?? { off: 'no identity service configured', entries: revocations.size },
+    access: access.status(),
     userLookups: users === undefined ? { off: true } : { cached: users.size, breaker: users.breaker.state },
     upstreams: [...upstreams.all()].map(({ config: u, guard }) => ({
       name: u.name,
@@ -289,6 +311,7 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions): G
       }
       // Redis for the limits is connected before the first request, so no burst at start is decided locally.
       const limiter = rateLimiting.limiter;
+      access.start();
       await Promise.all([
         verifier.start(),
         feed?.start(),
@@ -297,7 +320,7 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions): G
     },
     async close() {
       verifier.stop();
-      await Promise.all([upstreams.close(), rateLimiting.close(), feed?.stop()]);
+      await Promise.all([upstreams.close(), rateLimiting.close(), feed?.stop(), access.stop()]);
     },
   };
 }

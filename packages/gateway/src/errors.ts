@@ -7,6 +7,7 @@ export const gatewayErrors = defineErrors({
   GW_UNAUTHENTICATED: { status: 401, title: 'Authentication Required' },
   GW_INVALID_TOKEN: { status: 401, title: 'Invalid Access Token' },
   GW_FORBIDDEN: { status: 403, title: 'Forbidden' },
+  GW_ACCESS_DENIED: { status: 403, title: 'Access Denied' },
   GW_CORS_REJECTED: { status: 403, title: 'Cross-Origin Request Refused' },
   GW_ROUTE_NOT_FOUND: { status: 404, title: 'Not Found' },
   GW_METHOD_NOT_ALLOWED: { status: 405, title: 'Method Not Allowed' },

@@ -21,6 +21,9 @@ export class GatewayMetrics {
   readonly limiterFallbacks: Counter<'reason'>;
   readonly tierLookupErrors: Counter;
   readonly revocationEvents: Counter<'source'>;
+  readonly accessDecisions: Counter<'checker' | 'result' | 'reason'>;
+  readonly accessCacheLookups: Counter<'result'>;
+  readonly accessInvalidations: Counter<'source'>;
   readonly userLookups: Counter<'result'>;
 
   constructor() {
@@ -109,6 +112,24 @@ export class GatewayMetrics {
       name: 'gateway_user_lookups_total',
       help: 'User lookups by result: hit, miss, coalesced, stale (served from cache while the identity service failed), unavailable',
       labelNames: ['result'],
+      registers,
+    });
+    this.accessDecisions = new Counter({
+      name: 'gateway_access_decisions_total',
+      help: 'Resource access decisions, by checker, result (allowed, denied) and reason (allowed, denied, timeout, error, bad_answer, circuit_open)',
+      labelNames: ['checker', 'result', 'reason'],
+      registers,
+    });
+    this.accessCacheLookups = new Counter({
+      name: 'gateway_access_cache_lookups_total',
+      help: 'Access decision cache lookups, by result (hit, miss)',
+      labelNames: ['result'],
+      registers,
+    });
+    this.accessInvalidations = new Counter({
+      name: 'gateway_access_invalidations_total',
+      help: 'Access decision invalidations applied, by source (local, redis, resubscribe)',
+      labelNames: ['source'],
       registers,
     });
   }

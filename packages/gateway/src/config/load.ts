@@ -9,6 +9,7 @@ import {
   readYamlFile,
   resolveEnvRefs,
 } from '@gatehouse/kit';
+import { accessCrossReferenceIssues } from '../access/schema.ts';
 import { type GatewayConfig, gatewayConfigSchema } from './schema.ts';
 
 export interface LoadedConfig {
@@ -27,12 +28,15 @@ export function loadGatewayConfig(document: unknown, env: Env, source: string): 
   const resolved = resolveEnvRefs(document, env, issues);
   const result = gatewayConfigSchema.safeParse(resolved);
   if (!result.success) issues.push(...namingVariables(formatZodIssues(result.error), document, secretPaths));
-  issues.push(...crossReferenceIssues(resolved));
+  issues.push(...crossReferenceIssues(resolved), ...accessCrossReferenceIssues(resolved));
   if (result.success) issues.push(...productionIssues(result.data, env));
   if (issues.length > 0) throw new ConfigError(source, issues);
   const config = deepFreeze(result.data as GatewayConfig);
   // A Redis URL may carry a password whatever its key is called.
-  return { config, masked: maskSecrets(config, [...secretPaths, ['rateLimits', 'redisUrl']]) };
+  return {
+    config,
+    masked: maskSecrets(config, [...secretPaths, ['rateLimits', 'redisUrl'], ['access', 'redisUrl']]),
+  };
 }
 
 export function loadGatewayConfigFile(path: string, env: Env): LoadedConfig {

@@ -1,5 +1,6 @@
 import { secretString } from '@gatehouse/kit';
 import { z } from 'zod';
+import { accessChecksSchema, accessSettingsSchema } from '../access/schema.ts';
 import { rateLimitsSchema, routeRateLimitSchema } from '../ratelimit/config.ts';
 
 /**
@@ -126,6 +127,8 @@ export const routeSchema = z.strictObject({
   stripPrefix: z.boolean().default(false),
   /** A stricter limit for this route (sign-in, sign-up, password reset), on top of the tier's. */
   rateLimit: routeRateLimitSchema.optional(),
+  /** Resource access checks: every check whose rule matches a request must allow it (docs/access-checks.md). */
+  access: accessChecksSchema,
   description: z.string().optional(),
 });
 
@@ -242,6 +245,8 @@ export const gatewayConfigSchema = z.strictObject({
     })
     .optional(),
   rateLimits: rateLimitsSchema.prefault({}),
+  /** Access-check services, the decision cache, Redis for invalidations (docs/access-checks.md). */
+  access: accessSettingsSchema.optional(),
   upstreams: z.record(
     z.string().regex(/^[a-z][a-z0-9-]{0,62}$/, 'upstream names are lower-case'),
     upstreamSchema,

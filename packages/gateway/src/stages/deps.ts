@@ -1,4 +1,6 @@
 import type { AssertionSigner, Logger } from '@gatehouse/kit';
+import type { AccessChecks } from '../access/access-checks.ts';
+import type { AccessRuleTable } from '../access/rules.ts';
 import type { GatewayConfig } from '../config/schema.ts';
 import type { UserDirectory } from '../identity/user-directory.ts';
 import type { TokenVerifier } from '../identity/verifier.ts';
@@ -21,6 +23,8 @@ export interface StageDeps {
   readonly metrics: GatewayMetrics;
   readonly rateLimiting: RateLimiting;
   readonly revocations: RevocationList;
+  readonly access: AccessChecks;
+  readonly accessRules: AccessRuleTable;
   /** Present when the identity service is configured with user lookups on. */
   readonly users: UserDirectory | undefined;
   readonly onFailure?: (reason: string) => void;

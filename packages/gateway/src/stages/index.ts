@@ -1,3 +1,4 @@
+import { createAccessCheck } from '../access/access-check.ts';
 import type { Stage } from '../context.ts';
 import { createAuthenticate } from './authenticate.ts';
 import { authorize } from './authorize.ts';
@@ -32,7 +33,8 @@ export function buildPipeline(deps: StageDeps): readonly Stage[] {
     ...(deps.users === undefined ? [] : [createUserCheck(deps.users, deps.onFailure)]), // 9. user active, member, roles now
     createRateLimit(deps.rateLimiting, deps.metrics), // 10. rate limit: verified identity, else client address
     authorize, //                              11. role rules
-    createInjectIdentity(deps.sign), //        12. identity, assertion, request id, trace, x-forwarded-*
-    createProxy(deps.upstreams, deps.metrics), // 13. proxy: breaker, concurrency cap, retries (terminal)
+    createAccessCheck({ checks: deps.access, rules: deps.accessRules, logger: deps.logger }), // 12. resource access checks (fail closed)
+    createInjectIdentity(deps.sign), //        13. identity, assertion, request id, trace, x-forwarded-*
+    createProxy(deps.upstreams, deps.metrics), // 14. proxy: breaker, concurrency cap, retries (terminal)
   ];
 }

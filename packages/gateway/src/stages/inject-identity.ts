@@ -3,7 +3,7 @@ import { ASSERTION_HEADER } from '@gatehouse/kit';
 import type { RequestContext } from '../context.ts';
 
 /**
- * Stage 12. Writes the headers only the gateway may write: identity from the
+ * Stage 13. Writes the headers only the gateway may write: identity from the
  * verified token alone, the signed assertion services verify, the request id,
  * the trace context and fresh forwarding headers. They are added after the
  * firewall filtered the client's headers, so no client header (nor a

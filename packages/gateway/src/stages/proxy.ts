@@ -22,7 +22,7 @@ const MIN_ATTEMPT_MS = 20;
 type Failure = Error & { code?: string; abortReason?: { code?: string } };
 
 /**
- * Stage 13, terminal. Sends the request to the route's upstream through its
+ * Stage 14, terminal. Sends the request to the route's upstream through its
  * guard and keep-alive pool, and streams the answer back
  * (upstream/proxy-handler.ts).
  *

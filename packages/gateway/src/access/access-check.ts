@@ -1,0 +1,93 @@
+import { type ErrorSpec, type ErrorTable, type Logger, ProblemError } from '@gatehouse/kit';
+import type { RequestContext } from '../context.ts';
+import { gatewayErrors } from '../errors.ts';
+import { ruleMatches } from '../routing/route-table.ts';
+import type { AccessChecks, AccessDecision } from './access-checks.ts';
+import { type AccessRule, type AccessRuleTable, actionFor } from './rules.ts';
+
+/** Until errors.ts lists GW_ACCESS_DENIED, this is its row (the table's wins once it does). */
+const ACCESS_DENIED: ErrorSpec = { status: 403, title: 'Access Denied' };
+
+export function accessDenied(): ProblemError {
+  const spec = (gatewayErrors.table as ErrorTable).GW_ACCESS_DENIED ?? ACCESS_DENIED;
+  return new ProblemError('GW_ACCESS_DENIED', spec, 'You may not do this to this resource.');
+}
+
+export interface AccessCheckDeps {
+  readonly checks: AccessChecks;
+  readonly rules: AccessRuleTable;
+  readonly logger: Logger;
+}
+
+/**
+ * Stage 10b, after the role rules. Every access rule of the route that matches
+ * the request asks its checker "may this user do this action to this
+ * resource"; all must say yes. The resource id is the path segment at the
+ * rule's `:param`, exactly as routed (the canonical path, not decoded again).
+ * Failure mode: closed — any denial, timeout, error, malformed answer or open
+ * breaker ends the request with 403 GW_ACCESS_DENIED, logged as a security
+ * event with its reason. Public requests carry no identity and are not checked.
+ */
+export function createAccessCheck(deps: AccessCheckDeps) {
+  const { checks, rules: table, logger } = deps;
+  return async function accessCheck(ctx: RequestContext): Promise<void> {
+    const route = ctx.route;
+    if (route === undefined || ctx.isPublic) return;
+    const rules = table.for(route);
+    if (rules.length === 0) return;
+    const method = ctx.method;
+    const segments = ctx.segments;
+    const matching = rules.filter((rule) => ruleMatches(rule, method, segments));
+    if (matching.length === 0) return;
+    const identity = ctx.identity;
+    const decisions = await Promise.all(
+      matching.map(async (rule): Promise<[AccessRule, string, AccessDecision]> => {
+        const action = rule.action ?? actionFor(method);
+        const resourceId = segments[rule.paramIndex];
+        // Authentication runs first, and a matched rule has its segment; closed all the same.
+        if (identity === undefined || resourceId === undefined) {
+          return [
+            rule,
+            action,
+            { allowed: false, reason: 'error', detail: 'no identity or resource id', source: 'checker' },
+          ];
+        }
+        const decision = await checks.check(
+          {
+            checker: rule.checker,
+            tenantId: identity.tid,
+            userId: identity.sub,
+            resourceType: rule.resourceType,
+            resourceId,
+            action,
+          },
+          ctx.requestId,
+        );
+        return [rule, action, decision];
+      }),
+    );
+    for (const [rule, action, decision] of decisions) {
+      if (decision.allowed) continue;
+      logger.warn(
+        {
+          event: 'access_denied',
+          reason: decision.reason,
+          detail: decision.detail,
+          source: decision.source,
+          tenantId: identity?.tid,
+          userId: identity?.sub,
+          resourceType: rule.resourceType,
+          resourceId: segments[rule.paramIndex],
+          action,
+          checker: rule.checker,
+          rule: rule.source,
+          route: route.id,
+          requestId: ctx.requestId,
+        },
+        'access denied',
+      );
+      ctx.failure = `access_denied:${decision.reason}`;
+      throw accessDenied();
+    }
+  };
+}
