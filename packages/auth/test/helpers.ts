@@ -2,7 +2,12 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createAssertionSigner, createServiceCallSigner, type Database, openPostgres } from '@gatehouse/kit/service';
+import {
+  createAssertionSigner,
+  createServiceCallSigner,
+  type Database,
+  openPostgres,
+} from '@gatehouse/kit/service';
 import { captureLogger, randomSecret } from '@gatehouse/kit/testing';
 import { decodeJwt } from 'jose';
 import { type AuthApp, buildApp } from '../src/app.ts';

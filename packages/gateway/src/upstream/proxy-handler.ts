@@ -68,7 +68,7 @@ export class ProxyHandler implements Dispatcher.DispatchHandler {
     if (this.#abortReason !== undefined) controller.abort(this.#abortReason);
   }
 
-  onResponseStart(controller: Controller, statusCode: number, headers: IncomingHttpHeaders): void {
+  onResponseStart(_controller: Controller, statusCode: number, headers: IncomingHttpHeaders): void {
     if (statusCode < 200) return; // 1xx answers are hop-by-hop
     clearTimeout(this.#timer);
     const ctx = this.#ctx;
