@@ -231,8 +231,12 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions): G
     try {
       for (const stage of pipeline) {
         let result = stage(ctx);
-        if (result !== undefined && typeof (result as Promise<unknown>).then === 'function')
+        if (result !== undefined && typeof (result as Promise<unknown>).then === 'function') {
           result = await result;
+          // The client may have left while this stage waited (a token, a lookup, Redis): stop here,
+          // so nothing is sent upstream on behalf of a client that is gone.
+          if (ctx.clientGone) return;
+        }
         if (result === DONE) return;
       }
     } catch (err) {
@@ -248,7 +252,10 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions): G
     const ctx = createContext(req, res, started);
     metrics.inFlight.inc();
     res.once('close', () => {
-      if (!res.writableFinished) ctx.onClientGone?.();
+      if (!res.writableFinished) {
+        ctx.clientGone = true;
+        ctx.onClientGone?.();
+      }
       accessLog(ctx);
     });
     void run(ctx, stages);

@@ -43,6 +43,8 @@ export interface RequestContext {
   upstreamMs: number | undefined;
   /** Set by the proxy while an upstream request is open: cancels it when the client goes away. */
   onClientGone: (() => void) | undefined;
+  /** The client closed its connection before the answer was complete: no further stage runs. */
+  clientGone: boolean;
 }
 
 export function createContext(req: IncomingMessage, res: ServerResponse, started: number): RequestContext {
@@ -72,6 +74,7 @@ export function createContext(req: IncomingMessage, res: ServerResponse, started
     failure: undefined,
     upstreamMs: undefined,
     onClientGone: undefined,
+    clientGone: false,
   };
 }
 

@@ -55,6 +55,7 @@ export class ProxyHandler implements Dispatcher.DispatchHandler {
     });
     this.#timer = setTimeout(() => this.abort(codeError(UPSTREAM_DEADLINE)), timeoutMs);
     ctx.onClientGone = () => this.abort(codeError(CLIENT_GONE));
+    if (ctx.clientGone) this.abort(codeError(CLIENT_GONE));
   }
 
   /** Cancels the upstream request (deadline reached, client gone, body too large). */
@@ -80,6 +81,10 @@ export class ProxyHandler implements Dispatcher.DispatchHandler {
       return;
     }
     const res = ctx.res;
+    if (res.destroyed) {
+      this.abort(codeError(CLIENT_GONE));
+      return;
+    }
     res.writeHead(statusCode, responseHeaders(headers, ctx.responseHeaders));
     this.#bodyless = ctx.method === 'HEAD' || statusCode === 204 || statusCode === 304;
   }
@@ -87,15 +92,20 @@ export class ProxyHandler implements Dispatcher.DispatchHandler {
   onResponseData(controller: Controller, chunk: Buffer): void {
     if (this.#bodyless) return;
     const res = this.#ctx.res;
+    if (res.destroyed) {
+      // A destroyed response never drains: pausing would hold the upstream connection forever.
+      this.abort(codeError(CLIENT_GONE));
+      return;
+    }
     if (!res.write(chunk)) {
-      // The client's socket is full: pause the upstream until it drains.
+      // The client's socket is full: pause the upstream until it drains (or closes).
       controller.pause();
       res.once('drain', () => controller.resume());
     }
   }
 
   onResponseEnd(): void {
-    if (!this.#held) this.#ctx.res.end();
+    if (!this.#held && !this.#ctx.res.destroyed) this.#ctx.res.end();
     this.#resolve({ status: this.#status, held: this.#held });
   }
 

@@ -56,8 +56,13 @@ export class Upstreams {
     return this.#upstreams.values();
   }
 
+  /**
+   * Called once the listeners have drained, when no client waits for any
+   * upstream answer: whatever is still open upstream is orphaned, so the pools
+   * are destroyed rather than waited for.
+   */
   async close(): Promise<void> {
-    await Promise.all([...this.#upstreams.values()].map((u) => u.pool.close()));
+    await Promise.all([...this.#upstreams.values()].map((u) => u.pool.destroy()));
   }
 }
 
