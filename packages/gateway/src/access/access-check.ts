@@ -30,15 +30,22 @@ export interface AccessCheckDeps {
  */
 export function createAccessCheck(deps: AccessCheckDeps) {
   const { checks, rules: table, logger } = deps;
-  return async function accessCheck(ctx: RequestContext): Promise<void> {
+  // Most routes have no access rules: decided without a promise.
+  return function accessCheck(ctx: RequestContext): Promise<void> | undefined {
     const route = ctx.route;
-    if (route === undefined || ctx.isPublic) return;
+    if (route === undefined || ctx.isPublic) return undefined;
     const rules = table.for(route);
-    if (rules.length === 0) return;
+    if (rules.length === 0) return undefined;
     const method = ctx.method;
     const segments = ctx.segments;
     const matching = rules.filter((rule) => ruleMatches(rule, method, segments));
-    if (matching.length === 0) return;
+    if (matching.length === 0) return undefined;
+    return decide(ctx, matching);
+  };
+
+  async function decide(ctx: RequestContext, matching: readonly AccessRule[]): Promise<void> {
+    const method = ctx.method;
+    const segments = ctx.segments;
     const identity = ctx.identity;
     const decisions = await Promise.all(
       matching.map(async (rule): Promise<[AccessRule, string, AccessDecision]> => {
@@ -81,7 +88,7 @@ export function createAccessCheck(deps: AccessCheckDeps) {
           action,
           checker: rule.checker,
           rule: rule.source,
-          route: route.id,
+          route: ctx.route?.id,
           requestId: ctx.requestId,
         },
         'access denied',
@@ -89,5 +96,5 @@ export function createAccessCheck(deps: AccessCheckDeps) {
       ctx.failure = `access_denied:${decision.reason}`;
       throw accessDenied();
     }
-  };
+  }
 }

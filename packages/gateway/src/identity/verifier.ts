@@ -113,13 +113,19 @@ export class TokenVerifier {
       : { source: 'jwks', ...base, jwks: this.#jwks.status() };
   }
 
+  /** The identity of a token verified before and not expired, without waiting; undefined otherwise. */
+  cached(token: string, nowMs = Date.now()): Identity | undefined {
+    const cached = this.#cache.get(token);
+    if (cached === undefined) return undefined;
+    if (cached.exp * 1000 + this.#auth.clockToleranceSeconds * 1000 > nowMs) return cached;
+    this.#cache.delete(token);
+    return undefined;
+  }
+
   /** The identity in `token`, or a TokenRejected / KeysUnavailable error. */
   async verify(token: string, nowMs = Date.now()): Promise<Identity> {
-    const cached = this.#cache.get(token);
-    if (cached !== undefined) {
-      if (cached.exp * 1000 + this.#auth.clockToleranceSeconds * 1000 > nowMs) return cached;
-      this.#cache.delete(token);
-    }
+    const cached = this.cached(token, nowMs);
+    if (cached !== undefined) return cached;
     const identity = await this.#verifyUncached(token, nowMs);
     if (this.#cacheMax > 0) {
       if (this.#cache.size >= this.#cacheMax) this.#cache.delete(this.#cache.keys().next().value as string);

@@ -51,7 +51,11 @@ export async function checkAll(
   if (checks.length === 0) {
     throw Object.assign(new Error('checkAll needs at least one check'), { code: 'RATELIMIT_NO_CHECKS' });
   }
-  const decisions = await Promise.all(checks.map((c) => limiter.check(c.key, c.policy, now)));
+  return combine(await Promise.all(checks.map((c) => limiter.check(c.key, c.policy, now))));
+}
+
+/** One decision from several: a refusal wins (the longest wait), else the one with least left. */
+export function combine(decisions: readonly RateLimitDecision[]): RateLimitDecision {
   const degraded = decisions.some((d) => d.degraded);
   const refused = decisions.filter((d) => !d.allowed);
   const pick =

@@ -2,7 +2,7 @@ import type { RateLimitsConfig, RouteRateLimit } from './config.ts';
 import { rateLimitHeaders } from './headers.ts';
 import { type RateLimitIdentity, rateLimitKey } from './keys.ts';
 import { MemoryRateLimiter } from './memory.ts';
-import { checkAll, createPolicyFor, type PolicyChoice, type RateLimitCheck } from './policy.ts';
+import { checkAll, combine, createPolicyFor, type PolicyChoice, type RateLimitCheck } from './policy.ts';
 import { type DegradedReason, RedisRateLimiter } from './redis.ts';
 import {
   type EntitlementStore,
@@ -45,6 +45,16 @@ export interface RateLimiting {
     clientIp: string,
     route?: RateLimitRoute,
   ): Promise<RateLimitOutcome>;
+  /**
+   * The same decision without a promise when it can be made at once: the
+   * in-process limiter and a tier already known (anonymous, or cached).
+   * Undefined when `limit` must be used (Redis, or a tier to look up).
+   */
+  limitSync(
+    identity: RateLimitIdentity | undefined,
+    clientIp: string,
+    route?: RateLimitRoute,
+  ): RateLimitOutcome | undefined;
   status(): RateLimiterStatus;
   close(): Promise<void>;
 }
@@ -80,6 +90,21 @@ export function createRateLimiting(
     ...(options.onTierError === undefined ? {} : { onError: options.onTierError }),
   });
   const policyFor = createPolicyFor(config);
+  const memory = limiter instanceof MemoryRateLimiter ? limiter : undefined;
+
+  function checksFor(
+    identity: RateLimitIdentity | undefined,
+    clientIp: string,
+    tier: Tier,
+    route?: RateLimitRoute,
+  ) {
+    const policies = policyFor(tier, route?.rateLimit);
+    const checks: RateLimitCheck[] = [{ key: rateLimitKey(identity, clientIp), policy: policies.tier }];
+    if (policies.route !== undefined && route !== undefined) {
+      checks.push({ key: rateLimitKey(identity, clientIp, route.id), policy: policies.route });
+    }
+    return checks;
+  }
 
   return {
     limiter,
@@ -87,12 +112,17 @@ export function createRateLimiting(
     policyFor,
     async limit(identity, clientIp, route) {
       const tier: Tier = identity === undefined ? 'anonymous' : await tiers.tierOf(identity.tid);
-      const policies = policyFor(tier, route?.rateLimit);
-      const checks: RateLimitCheck[] = [{ key: rateLimitKey(identity, clientIp), policy: policies.tier }];
-      if (policies.route !== undefined && route !== undefined) {
-        checks.push({ key: rateLimitKey(identity, clientIp, route.id), policy: policies.route });
-      }
-      const decision = await checkAll(limiter, checks);
+      const decision = await checkAll(limiter, checksFor(identity, clientIp, tier, route));
+      return { decision, tier, headers: rateLimitHeaders(decision) };
+    },
+    limitSync(identity, clientIp, route) {
+      if (memory === undefined) return undefined;
+      const tier: Tier | undefined = identity === undefined ? 'anonymous' : tiers.cachedTier(identity.tid);
+      if (tier === undefined) return undefined;
+      const decisions = checksFor(identity, clientIp, tier, route).map((c) =>
+        memory.checkSync(c.key, c.policy),
+      );
+      const decision = combine(decisions);
       return { decision, tier, headers: rateLimitHeaders(decision) };
     },
     status: () => limiter.status(),

@@ -85,6 +85,12 @@ export class TierResolver {
     this.#onError = options.onError;
   }
 
+  /** The tier when it is cached and fresh, without waiting (the hot path); undefined otherwise. */
+  cachedTier(tenantId: string): TenantTier | undefined {
+    const cached = this.#cache.get(tenantId);
+    return cached !== undefined && cached.expires > this.#clock() ? cached.tier : undefined;
+  }
+
   async tierOf(tenantId: string): Promise<TenantTier> {
     const cached = this.#cache.get(tenantId);
     if (cached !== undefined && cached.expires > this.#clock()) return cached.tier;

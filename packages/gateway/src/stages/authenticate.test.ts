@@ -38,9 +38,9 @@ async function setup(auth: Record<string, unknown> = {}) {
   return { authenticate, failures, verifier };
 }
 
-async function refusal(promise: Promise<void>): Promise<ProblemError> {
+async function refusal(run: () => unknown): Promise<ProblemError> {
   try {
-    await promise;
+    await run();
   } catch (err) {
     assert.ok(isProblemError(err), `expected a problem, got ${String(err)}`);
     return err;
@@ -67,7 +67,7 @@ describe('authenticate', () => {
   it('answers a missing token with a plain Bearer challenge', async () => {
     const { authenticate, failures } = await setup();
     const ctx = withAuthorization();
-    const err = await refusal(authenticate(ctx));
+    const err = await refusal(() => authenticate(ctx));
     assert.equal(err.code, 'GW_UNAUTHENTICATED');
     assert.equal(err.headers?.['www-authenticate'], BEARER_CHALLENGE);
     assert.deepEqual(failures, ['missing']);
@@ -80,6 +80,10 @@ describe('authenticate', () => {
     );
     await authenticate(ctx);
     assert.equal(ctx.identity?.sub, 'u9');
+    // The second time the token is known: decided at once, without a promise.
+    const again = withAuthorization(ctx.authorization as string);
+    assert.equal(authenticate(again), undefined);
+    assert.equal(again.identity?.sub, 'u9');
     assert.equal(ctx.identity?.tid, 't9');
     assert.deepEqual(ctx.identity?.roles, ['admin']);
   });
@@ -96,13 +100,13 @@ describe('authenticate', () => {
       ],
     ];
     for (const [header, reason] of cases) {
-      const err = await refusal(authenticate(withAuthorization(header)));
+      const err = await refusal(() => authenticate(withAuthorization(header)));
       assert.equal(err.code, 'GW_INVALID_TOKEN');
       assert.equal(err.detail, INVALID_TOKEN_DETAIL);
       assert.equal(err.headers?.['www-authenticate'], INVALID_TOKEN_CHALLENGE);
       assert.equal(failures.at(-1), reason);
     }
-    const twice = await refusal(authenticate(withAuthorization('Bearer a.b.c', 'Bearer a.b.c')));
+    const twice = await refusal(() => authenticate(withAuthorization('Bearer a.b.c', 'Bearer a.b.c')));
     assert.equal(twice.code, 'GW_INVALID_TOKEN');
     assert.equal(failures.at(-1), 'duplicate_header');
   });
@@ -114,7 +118,7 @@ describe('authenticate', () => {
       jwks: { timeoutMs: 200, cooldownSeconds: 1 },
     });
     const ctx = withAuthorization(`Bearer ${await signToken(keys)}`);
-    const err = await refusal(authenticate(ctx));
+    const err = await refusal(() => authenticate(ctx));
     assert.equal(err.code, 'GW_AUTH_UNAVAILABLE');
     assert.equal(err.headers?.['retry-after'], '5');
     assert.equal(ctx.failure, 'keys_unavailable');
@@ -123,9 +127,9 @@ describe('authenticate', () => {
   it('passes on errors it does not own', async () => {
     const boom = new Error('boom');
     const authenticate = createAuthenticate({
-      verifier: { verify: () => Promise.reject(boom) } as unknown as TokenVerifier,
+      verifier: { cached: () => undefined, verify: () => Promise.reject(boom) } as unknown as TokenVerifier,
       logger: captureLogger().logger,
     });
-    await assert.rejects(authenticate(withAuthorization('Bearer a.b.c')), boom);
+    await assert.rejects(async () => authenticate(withAuthorization('Bearer a.b.c')), boom);
   });
 });

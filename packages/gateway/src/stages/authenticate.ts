@@ -30,8 +30,19 @@ export function createAuthenticate({ verifier, onFailure }: AuthenticateDeps) {
     });
   }
 
-  return async function authenticate(ctx: RequestContext): Promise<void> {
-    if (ctx.isPublic) return;
+  function failed(ctx: RequestContext, err: unknown): never {
+    if (err instanceof TokenRejected) invalid(ctx, err.reason);
+    if ((err as { code?: unknown }).code === 'KEYS_UNAVAILABLE') {
+      ctx.failure = 'keys_unavailable';
+      throw gatewayError('GW_AUTH_UNAVAILABLE', 'Tokens cannot be checked right now.', {
+        headers: { 'retry-after': '5' },
+      });
+    }
+    throw err;
+  }
+
+  return function authenticate(ctx: RequestContext): Promise<void> | undefined {
+    if (ctx.isPublic) return undefined;
     if (ctx.authorizationCount === 0) {
       ctx.failure = 'missing';
       onFailure?.('missing');
@@ -42,17 +53,18 @@ export function createAuthenticate({ verifier, onFailure }: AuthenticateDeps) {
     if (ctx.authorizationCount > 1 || ctx.authorization === undefined) invalid(ctx, 'duplicate_header');
     const match = BEARER.exec(ctx.authorization as string);
     if (match === null) invalid(ctx, 'not_bearer');
-    try {
-      ctx.identity = await verifier.verify((match as RegExpExecArray)[1] as string);
-    } catch (err) {
-      if (err instanceof TokenRejected) invalid(ctx, err.reason);
-      if ((err as { code?: unknown }).code === 'KEYS_UNAVAILABLE') {
-        ctx.failure = 'keys_unavailable';
-        throw gatewayError('GW_AUTH_UNAVAILABLE', 'Tokens cannot be checked right now.', {
-          headers: { 'retry-after': '5' },
-        });
-      }
-      throw err;
+    const token = (match as RegExpExecArray)[1] as string;
+    // A token verified before (the common case: clients reuse theirs) needs no promise.
+    const known = verifier.cached(token);
+    if (known !== undefined) {
+      ctx.identity = known;
+      return undefined;
     }
+    return verifier.verify(token).then(
+      (identity) => {
+        ctx.identity = identity;
+      },
+      (err: unknown) => failed(ctx, err),
+    );
   };
 }

@@ -1,7 +1,8 @@
 import type { RequestContext } from '../context.ts';
 import { gatewayError } from '../errors.ts';
 import type { GatewayMetrics } from '../metrics.ts';
-import type { RateLimiting } from '../ratelimit/index.ts';
+import type { RateLimiting, RateLimitOutcome } from '../ratelimit/index.ts';
+import type { CompiledRoute } from '../routing/route-table.ts';
 
 /**
  * Stage 10. Keeps each caller within its limits: the key is the verified
@@ -13,10 +14,8 @@ import type { RateLimiting } from '../ratelimit/index.ts';
  * never a 500): see ratelimit/redis.ts.
  */
 export function createRateLimit(rateLimiting: RateLimiting, metrics: GatewayMetrics) {
-  return async function rateLimit(ctx: RequestContext): Promise<void> {
-    const route = ctx.route;
-    if (route === undefined) return;
-    const { decision, tier, headers } = await rateLimiting.limit(ctx.identity, ctx.clientIp, route);
+  function apply(ctx: RequestContext, route: CompiledRoute, outcome: RateLimitOutcome): void {
+    const { decision, tier, headers } = outcome;
     Object.assign(ctx.responseHeaders, headers);
     if (decision.allowed) return;
     metrics.rateLimited.inc({ route: route.id, tier });
@@ -24,5 +23,19 @@ export function createRateLimit(rateLimiting: RateLimiting, metrics: GatewayMetr
     throw gatewayError('GW_RATE_LIMITED', 'Too many requests; try again later.', {
       headers: { 'retry-after': String(decision.retryAfterSeconds) },
     });
+  }
+
+  return function rateLimit(ctx: RequestContext): Promise<void> | undefined {
+    const route = ctx.route;
+    if (route === undefined) return undefined;
+    // In process memory with a known tier the decision needs no promise: the common case.
+    const now = rateLimiting.limitSync(ctx.identity, ctx.clientIp, route);
+    if (now !== undefined) {
+      apply(ctx, route, now);
+      return undefined;
+    }
+    return rateLimiting
+      .limit(ctx.identity, ctx.clientIp, route)
+      .then((outcome) => apply(ctx, route, outcome));
   };
 }
