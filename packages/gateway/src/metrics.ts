@@ -139,9 +139,22 @@ export class GatewayMetrics {
     this.downstreamDuration.observe({ service }, seconds);
   }
 
+  // prom-client hashes the label values on every call; the children for each (method, route,
+  // status) are looked up once and kept (a bounded set: methods × route prefixes × statuses).
+  readonly #children = new Map<string, { count: { inc(): void }; time: { observe(v: number): void } }>();
+
   observe(method: string, route: string, status: number, seconds: number): void {
     const m = KNOWN_METHODS.has(method) ? method : 'OTHER';
-    this.requests.inc({ method: m, route, status: String(status) });
-    this.duration.observe({ method: m, route }, seconds);
+    const key = `${m} ${status} ${route}`;
+    let child = this.#children.get(key);
+    if (child === undefined) {
+      child = {
+        count: this.requests.labels({ method: m, route, status: String(status) }),
+        time: this.duration.labels({ method: m, route }),
+      };
+      this.#children.set(key, child);
+    }
+    child.count.inc();
+    child.time.observe(seconds);
   }
 }

@@ -55,6 +55,9 @@ export const HOP_BY_HOP = new Set([
 const REWRITTEN = new Set(['x-request-id', 'traceparent', 'tracestate', 'authorization']);
 
 export function isDeniedHeader(lowerName: string): boolean {
+  // Every denied name starts with x, f, t, c or r: most headers are let through on their first letter.
+  const first = lowerName.charCodeAt(0);
+  if (first !== 0x78 && first !== 0x66 && first !== 0x74 && first !== 0x63 && first !== 0x72) return false;
   const name = lowerName.includes('_') ? lowerName.replaceAll('_', '-') : lowerName;
   if (DENIED_NAMES.has(name)) return true;
   for (const prefix of DENIED_PREFIXES) if (name.startsWith(prefix)) return true;
