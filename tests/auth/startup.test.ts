@@ -31,10 +31,11 @@ test('the migrate and rotate-keys commands', () => {
   const env = baseEnv(dataDir);
   const migrate = spawnSync(NODE, [CLI, 'migrate'], { env, encoding: 'utf8', timeout: 30_000 });
   assert.equal(migrate.status, 0, migrate.stderr);
-  assert.match(migrate.stdout, /applied 1 .*init/);
+  const applied = /applied (\d+) \((.*)\)/.exec(migrate.stdout);
+  assert.ok(applied !== null && Number(applied[1]) >= 1 && applied[2]?.includes('init'), migrate.stdout);
   assert.ok(existsSync(join(dataDir, 'db')));
   const twice = spawnSync(NODE, [CLI, 'migrate'], { env, encoding: 'utf8', timeout: 30_000 });
-  assert.match(twice.stdout, /applied 0 \(none\), 1 already applied/);
+  assert.match(twice.stdout, new RegExp(`applied 0 \\(none\\), ${applied?.[1]} already applied`));
   const rotate = spawnSync(NODE, [CLI, 'rotate-keys'], { env, encoding: 'utf8', timeout: 30_000 });
   assert.equal(rotate.status, 0, rotate.stderr);
   assert.match(rotate.stdout, /new key .* is published now and signs from/);

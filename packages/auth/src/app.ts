@@ -18,6 +18,7 @@ import { type AuthConfig, MAX_ACCESS_TTL_SECONDS } from './config.ts';
 import { pruneExpiredRefreshTokens } from './db/refresh-tokens.ts';
 import { pruneThrottles } from './db/throttles.ts';
 import { ensureDevKey, KeyRing, keyDir, readKeyDir, toSigningKey } from './domain/keys.ts';
+import { MailRelay } from './domain/mail-relay.ts';
 import { createPasswordHasher } from './domain/passwords.ts';
 import { RevocationFeed } from './domain/revocation-feed.ts';
 import type { AuthServices } from './domain/services.ts';
@@ -74,6 +75,10 @@ export async function buildApp(config: AuthConfig, options: BuildOptions = {}): 
   const hasher = await createPasswordHasher(config.passwords.argon2);
   const readiness = new Readiness();
   const feed = new RevocationFeed(db, logger, config.redisUrl, () => readiness.shuttingDown);
+  const mail = config.smtp === undefined ? undefined : new MailRelay(db, logger, config.smtp);
+  if (mail === undefined && config.production) {
+    logger.warn('SMTP_URL is not set: verification, reset and invitation mail stays in the outbox table');
+  }
   const services: AuthServices = {
     config,
     db,
@@ -86,6 +91,7 @@ export async function buildApp(config: AuthConfig, options: BuildOptions = {}): 
       ttlSeconds: config.tokens.accessTtlSeconds,
     }),
     feed,
+    mail,
   };
 
   readiness.register('database', () => db.ping(), { timeoutMs: 1000 });
@@ -137,12 +143,14 @@ export async function buildApp(config: AuthConfig, options: BuildOptions = {}): 
     );
   }
   for (const t of timers) t.unref();
+  mail?.start();
 
   let closed = false;
   async function closeResources(): Promise<void> {
     if (closed) return;
     closed = true;
     for (const t of timers) clearInterval(t);
+    await mail?.stop();
     await feed.close();
     if (ownDb) await db.close();
   }

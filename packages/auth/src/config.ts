@@ -61,6 +61,8 @@ export interface AuthConfig {
   readonly allowedOrigins: readonly string[];
   readonly trustedProxies: readonly string[];
   readonly publicUrl: string;
+  /** SMTP for outgoing mail; without it mail stays in the development outbox. */
+  readonly smtp: { readonly url: string; readonly from: string } | undefined;
 }
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max).optional();
@@ -110,6 +112,9 @@ const envSchema = z
     AUTH_ALLOWED_ORIGINS: list,
     AUTH_TRUSTED_PROXIES: list,
     AUTH_PUBLIC_URL: z.url().optional(),
+    /** smtp://user:pass@host:587 or smtps://…:465; mail is relayed from the outbox through it. */
+    SMTP_URL: z.url({ protocol: /^smtps?$/, error: 'must be an smtp:// or smtps:// URL' }).optional(),
+    MAIL_FROM: z.string().min(3).optional(),
   })
   .strict()
   .superRefine((env, ctx) => {
@@ -118,6 +123,8 @@ const envSchema = z
       const parsed = parseSigningKeys(env.AUTH_SIGNING_KEYS);
       if (typeof parsed === 'string') issue('AUTH_SIGNING_KEYS', parsed);
     }
+    if (env.SMTP_URL !== undefined && env.MAIL_FROM === undefined)
+      issue('MAIL_FROM', 'is required with SMTP_URL');
     if (env.NODE_ENV !== 'production') return;
     if (env.AUTH_SIGNING_KEYS === undefined)
       issue('AUTH_SIGNING_KEYS', 'is required in production (private JWKs)');
@@ -158,7 +165,15 @@ const splitList = (value: string | undefined, fallback: string[]) =>
 const bool = (value: string | undefined) => value === 'true' || value === '1';
 
 /** Only the variables this process reads: an unknown `AUTH_*` variable is a typo and is refused. */
-const OTHER_KEYS = ['NODE_ENV', 'LOG_LEVEL', 'DATABASE_URL', 'REDIS_URL', 'GATEWAY_ASSERTION_SECRET'];
+const OTHER_KEYS = [
+  'SMTP_URL',
+  'MAIL_FROM',
+  'NODE_ENV',
+  'LOG_LEVEL',
+  'DATABASE_URL',
+  'REDIS_URL',
+  'GATEWAY_ASSERTION_SECRET',
+];
 
 export function pickEnv(env: Env): Record<string, string> {
   const out: Record<string, string> = {};
@@ -217,5 +232,6 @@ export function loadConfig(env: Env): AuthConfig {
     allowedOrigins: splitList(e.AUTH_ALLOWED_ORIGINS, ['http://127.0.0.1:8080', 'http://localhost:8080']),
     trustedProxies: splitList(e.AUTH_TRUSTED_PROXIES, ['127.0.0.1', '::1']),
     publicUrl: e.AUTH_PUBLIC_URL ?? 'http://127.0.0.1:8080',
+    smtp: e.SMTP_URL === undefined ? undefined : { url: e.SMTP_URL, from: e.MAIL_FROM as string },
   };
 }

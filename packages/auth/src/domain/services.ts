@@ -3,6 +3,7 @@ import type { AuthConfig } from '../config.ts';
 import { type AuditEntry, insertAudit } from '../db/audit.ts';
 import { insertOutbox } from '../db/outbox.ts';
 import type { KeyRing } from './keys.ts';
+import type { MailRelay } from './mail-relay.ts';
 import type { PasswordHasher } from './passwords.ts';
 import type { RevocationFeed } from './revocation-feed.ts';
 import type { AccessTokenIssuer } from './tokens.ts';
@@ -16,6 +17,8 @@ export interface AuthServices {
   readonly keys: KeyRing;
   readonly tokens: AccessTokenIssuer;
   readonly feed: RevocationFeed;
+  /** Present when SMTP is configured: relays the outbox after commit. */
+  readonly mail: MailRelay | undefined;
 }
 
 /** Who asks, for the audit log and throttling. */
@@ -31,9 +34,11 @@ export async function audit(s: AuthServices, q: Queryable, entry: AuditEntry): P
 }
 
 /**
- * Mail without SMTP: the development outbox, a table and a log line. Outside
- * production the log line carries the body (with its link) so a developer
- * can follow it; in production only the recipient and subject are logged.
+ * Mail goes to the outbox in the caller's transaction. With SMTP configured
+ * the relay sends it once that transaction has committed (it is nudged on the
+ * next tick, and polls for retries). Without SMTP the outbox is the
+ * development outbox: a table and a log line that, outside production, carries
+ * the body (with its link) so a developer can follow it.
  */
 export async function sendMail(
   s: AuthServices,
@@ -41,6 +46,11 @@ export async function sendMail(
   mail: { to: string; subject: string; body: string },
 ): Promise<void> {
   const id = await insertOutbox(q, mail);
+  if (s.mail !== undefined) {
+    // After the caller's transaction commits (the nudge runs on a later tick and reads committed rows).
+    setImmediate(() => s.mail?.nudge());
+    return;
+  }
   s.logger.info(
     {
       outboxId: id,
