@@ -63,18 +63,12 @@ async function sendVerification(
   q: Queryable,
   user: { id: string; email: string },
 ): Promise<void> {
-  const token = newOpaqueToken('ghv');
-  await invalidateOneTimeTokens(q, user.id, 'email_verify');
-  await insertOneTimeToken(q, {
-    tokenHash: hashToken(token),
+  await mailOneTimeLink(s, q, user, {
     purpose: 'email_verify',
-    userId: user.id,
-    expiresAt: new Date(Date.now() + LINK_TTL_MS),
-  });
-  await sendMail(s, q, {
-    to: user.email,
+    prefix: 'ghv',
     subject: 'Verify your email address',
-    body: `Confirm your address: ${s.config.publicUrl}/verify-email#token=${token}\ntoken: ${token}`,
+    text: 'Confirm your address',
+    page: 'verify-email',
   });
 }
 
@@ -164,19 +158,13 @@ export async function requestPasswordReset(s: AuthServices, email: string, meta:
     await audit(s, s.db, { event: 'password_reset_unknown', ip: meta.ip, requestId: meta.requestId });
     return;
   }
-  const token = newOpaqueToken('ghp');
   await s.db.transaction(async (tx) => {
-    await invalidateOneTimeTokens(tx, user.id, 'password_reset');
-    await insertOneTimeToken(tx, {
-      tokenHash: hashToken(token),
+    await mailOneTimeLink(s, tx, user, {
       purpose: 'password_reset',
-      userId: user.id,
-      expiresAt: new Date(Date.now() + LINK_TTL_MS),
-    });
-    await sendMail(s, tx, {
-      to: user.email,
+      prefix: 'ghp',
       subject: 'Reset your password',
-      body: `Choose a new password: ${s.config.publicUrl}/reset-password#token=${token}\ntoken: ${token}`,
+      text: 'Choose a new password',
+      page: 'reset-password',
     });
     await audit(s, tx, {
       event: 'password_reset_requested',
@@ -264,5 +252,37 @@ export async function setStatus(
       requestId: meta.requestId,
       detail: { by: meta.caller },
     });
+  });
+}
+
+/**
+ * A single-use link by mail: earlier links of the same purpose stop working,
+ * the token is stored hashed and lives LINK_TTL_MS, and the mail goes to the
+ * outbox in the caller's transaction.
+ */
+async function mailOneTimeLink(
+  s: AuthServices,
+  q: Queryable,
+  user: { id: string; email: string },
+  link: {
+    purpose: 'email_verify' | 'password_reset';
+    prefix: string;
+    subject: string;
+    text: string;
+    page: string;
+  },
+): Promise<void> {
+  const token = newOpaqueToken(link.prefix);
+  await invalidateOneTimeTokens(q, user.id, link.purpose);
+  await insertOneTimeToken(q, {
+    tokenHash: hashToken(token),
+    purpose: link.purpose,
+    userId: user.id,
+    expiresAt: new Date(Date.now() + LINK_TTL_MS),
+  });
+  await sendMail(s, q, {
+    to: user.email,
+    subject: link.subject,
+    body: `${link.text}: ${s.config.publicUrl}/${link.page}#token=${token}\ntoken: ${token}`,
   });
 }

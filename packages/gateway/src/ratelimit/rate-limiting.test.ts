@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { createServer } from 'node:net';
 import { describe, it } from 'node:test';
 import { Redis } from 'ioredis';
+import { freePort } from '../../../../scripts/backends.ts';
 import { rateLimitsSchema } from './config.ts';
 import { createRateLimiting } from './rate-limiting.ts';
 import { RedisRateLimiter } from './redis.ts';
@@ -16,17 +16,6 @@ const config = rateLimitsSchema.parse({
   },
 });
 const signIn = { id: '/auth/sign-in', rateLimit: { limit: 2, windowSeconds: 3_600 } };
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address !== null ? address.port : 0));
-    });
-  });
-}
 
 describe('createRateLimiting (memory)', () => {
   it('limits anonymous callers per client address under the anonymous tier', async () => {
