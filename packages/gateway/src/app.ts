@@ -27,7 +27,8 @@ import { ClientAddressResolver } from './routing/client-address.ts';
 import { RouteTable } from './routing/route-table.ts';
 import { buildPipeline } from './stages/index.ts';
 import { securityHeaderDefaults } from './stages/security-headers.ts';
-import { STATE_VALUE } from './upstream/breaker.ts';
+import { type BreakerState, STATE_VALUE } from './upstream/breaker.ts';
+import { CLIENT_GONE } from './upstream/proxy-handler.ts';
 import { Upstreams } from './upstream/upstreams.ts';
 
 export { loadGatewayConfig, loadGatewayConfigFile } from './config/load.ts';
@@ -51,7 +52,10 @@ export interface Gateway {
   readonly configHash: string;
   /** The detailed health document (/health): dependencies, breakers, caches, config hash. */
   health(): Promise<unknown>;
-  /** Loads keys (a JWKS that cannot be reached is reported by /ready, not thrown). */
+  /**
+   * Loads keys, starts the revocation feed and the access checkers, and connects the limiter's
+   * Redis (what cannot be reached is reported by /ready, not thrown).
+   */
   start(): Promise<void>;
   /** Closes pools and timers (servers are closed by the shutdown handler). */
   close(): Promise<void>;
@@ -63,11 +67,16 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions): G
   const routes = new RouteTable(config);
   const verifier = new TokenVerifier(config.auth, logger);
   const metrics = new GatewayMetrics();
-  const upstreams = new Upstreams(routes.upstreams.values(), (name, state, previous) => {
-    metrics.breakerState.set({ service: name }, STATE_VALUE[state]);
+  // Every breaker (upstreams, the identity service, access checkers) reports the same way.
+  function breakerChanged(service: string, state: BreakerState, previous: BreakerState): void {
+    metrics.breakerState.set({ service }, STATE_VALUE[state]);
     const level = state === 'open' ? 'warn' : 'info';
-    logger[level]({ event: 'circuit_breaker', upstream: name, state, previous }, `circuit breaker ${state}`);
-  });
+    logger[level](
+      { event: 'circuit_breaker', upstream: service, state, previous },
+      `circuit breaker ${state}`,
+    );
+  }
+  const upstreams = new Upstreams(routes.upstreams.values(), breakerChanged);
   for (const name of routes.upstreams.keys()) metrics.breakerState.set({ service: name }, 0);
   const rateLimiting = createRateLimiting(config.rateLimits, {
     onDegraded: (reason) => {
@@ -89,13 +98,7 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions): G
           timeoutMs: lookups.timeoutMs,
           maxEntries: lookups.maxEntries,
           onLookup: (result) => metrics.userLookups.inc({ result }),
-          onBreakerChange: (state, previous) => {
-            metrics.breakerState.set({ service: 'identity' }, STATE_VALUE[state]);
-            logger[state === 'open' ? 'warn' : 'info'](
-              { event: 'circuit_breaker', upstream: 'identity', state, previous },
-              `circuit breaker ${state}`,
-            );
-          },
+          onBreakerChange: (state, previous) => breakerChanged('identity', state, previous),
         });
   const revocations = new RevocationList(
     config.auth.maxTokenLifetimeSeconds + config.auth.clockToleranceSeconds,
@@ -126,8 +129,7 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions): G
         metrics.accessDecisions.inc({ checker, result: reason === 'allowed' ? 'allowed' : 'denied', reason }),
       onCacheLookup: (result) => metrics.accessCacheLookups.inc({ result }),
       onCheckerCall: (checker, reason, seconds) => metrics.downstream(`access:${checker}`, reason, seconds),
-      onBreakerChange: (checker, state) =>
-        metrics.breakerState.set({ service: `access:${checker}` }, STATE_VALUE[state]),
+      onBreakerChange: (checker, state, previous) => breakerChanged(`access:${checker}`, state, previous),
       onInvalidation: (source) => metrics.accessInvalidations.inc({ source }),
     },
   });
@@ -182,7 +184,7 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions): G
   const logAccess = config.accessLog && logger.isLevelEnabled('info');
 
   function answerError(ctx: RequestContext, err: unknown): void {
-    if ((err as { code?: unknown }).code === 'GW_CLIENT_GONE') return;
+    if ((err as { code?: unknown } | null)?.code === CLIENT_GONE) return;
     if (!isProblemError(err))
       logger.error({ err, requestId: ctx.requestId }, 'unhandled error in the pipeline');
     const { res, req } = ctx;
@@ -258,7 +260,11 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions): G
       }
       accessLog(ctx);
     });
-    void run(ctx, stages);
+    run(ctx, stages).catch((err: unknown) => {
+      // answerError itself failed: nothing more can be said to this client.
+      logger.error({ err, requestId: ctx.requestId }, 'answering an error failed');
+      res.destroy();
+    });
   }
 
   const server = createServer(

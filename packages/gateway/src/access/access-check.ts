@@ -1,16 +1,12 @@
-import { type ErrorSpec, type ErrorTable, type Logger, ProblemError } from '@gatehouse/kit';
+import type { Logger, ProblemError } from '@gatehouse/kit';
 import type { RequestContext } from '../context.ts';
-import { gatewayErrors } from '../errors.ts';
+import { gatewayError } from '../errors.ts';
 import { ruleMatches } from '../routing/route-table.ts';
 import type { AccessChecks, AccessDecision } from './access-checks.ts';
 import { type AccessRule, type AccessRuleTable, actionFor } from './rules.ts';
 
-/** Until errors.ts lists GW_ACCESS_DENIED, this is its row (the table's wins once it does). */
-const ACCESS_DENIED: ErrorSpec = { status: 403, title: 'Access Denied' };
-
 export function accessDenied(): ProblemError {
-  const spec = (gatewayErrors.table as ErrorTable).GW_ACCESS_DENIED ?? ACCESS_DENIED;
-  return new ProblemError('GW_ACCESS_DENIED', spec, 'You may not do this to this resource.');
+  return gatewayError('GW_ACCESS_DENIED', 'You may not do this to this resource.');
 }
 
 export interface AccessCheckDeps {
@@ -20,7 +16,7 @@ export interface AccessCheckDeps {
 }
 
 /**
- * Stage 10b, after the role rules. Every access rule of the route that matches
+ * Stage 12, after the role rules. Every access rule of the route that matches
  * the request asks its checker "may this user do this action to this
  * resource"; all must say yes. The resource id is the path segment at the
  * rule's `:param`, exactly as routed (the canonical path, not decoded again).

@@ -77,3 +77,16 @@ describe('UserDirectory', () => {
     assert.equal(directory.size, 0);
   });
 });
+
+describe('UserDirectory and invalidations during a lookup', () => {
+  it('does not keep an answer that was in flight when the user was invalidated', async () => {
+    const { state, directory } = await setup({ status: 200, body: active });
+    const pending = directory.lookup('u1', 't1');
+    directory.invalidate({ sub: 'u1' });
+    assert.equal((await pending).status, 'active', 'the request that asked still gets its answer');
+    assert.equal(directory.cached('u1', 't1'), undefined, 'but it is not cached');
+    await directory.lookup('u1', 't1');
+    assert.equal(state.calls, 2);
+    assert.notEqual(directory.cached('u1', 't1'), undefined);
+  });
+});

@@ -54,6 +54,8 @@ export class UserDirectory {
   readonly #sign: ReturnType<typeof createServiceCallSigner>;
   readonly #cache = new Map<string, Entry>();
   readonly #inFlight = new Map<string, Promise<UserRecord>>();
+  /** Bumped by every invalidation; a lookup that started before one is not cached. */
+  #generation = 0;
   readonly breaker: CircuitBreaker;
 
   constructor(options: UserDirectoryOptions) {
@@ -79,6 +81,14 @@ export class UserDirectory {
     return this.#cache.size;
   }
 
+  /** A fresh cached record, without waiting (the hot path); undefined when a lookup is needed. */
+  cached(sub: string, tid: string): UserRecord | undefined {
+    const entry = this.#cache.get(`${sub}\n${tid}`);
+    if (entry === undefined || this.#now() - entry.fetchedAt >= this.#options.cacheMs) return undefined;
+    this.#options.onLookup?.('hit');
+    return entry.record;
+  }
+
   async lookup(sub: string, tid: string): Promise<UserRecord> {
     const key = `${sub}\n${tid}`;
     const cached = this.#cache.get(key);
@@ -92,8 +102,11 @@ export class UserDirectory {
       this.#options.onLookup?.('coalesced');
       return this.#orStale(pending, cached, now);
     }
+    const generation = this.#generation;
     const fetching = this.#fetch(sub, tid).then((record) => {
-      this.#store(key, record);
+      // An invalidation while this lookup was out may mean its answer is already stale: use it for
+      // this request, but do not keep it.
+      if (generation === this.#generation) this.#store(key, record);
       return record;
     });
     this.#inFlight.set(key, fetching);
@@ -107,6 +120,7 @@ export class UserDirectory {
 
   /** Drops what a revocation event makes doubtful: one user's entries, or a whole tenant's. */
   invalidate(match: { sub?: string; tid?: string }): void {
+    this.#generation++;
     for (const key of this.#cache.keys()) {
       const [sub, tid] = key.split('\n');
       if ((match.sub === undefined || match.sub === sub) && (match.tid === undefined || match.tid === tid)) {

@@ -95,6 +95,8 @@ export function ruleMatches(rule: Rule, method: string, segments: readonly strin
 export class RouteTable {
   readonly routes: readonly CompiledRoute[];
   readonly upstreams: ReadonlyMap<string, CompiledUpstream>;
+  /** The largest body any route accepts. */
+  readonly largestBodyBytes: number;
   readonly #byLength: readonly CompiledRoute[];
 
   constructor(config: GatewayConfig) {
@@ -103,6 +105,7 @@ export class RouteTable {
       upstreams.set(name, compileUpstream(name, upstream));
     this.upstreams = upstreams;
     this.routes = config.routes.map((route) => compileRoute(route, upstreams, config));
+    this.largestBodyBytes = Math.max(config.limits.maxBodyBytes, ...this.routes.map((r) => r.maxBodyBytes));
     // Longest prefix first, so `/api/venues/admin` wins over `/api/venues`.
     this.#byLength = [...this.routes].sort((a, b) => b.prefix.length - a.prefix.length);
   }

@@ -10,6 +10,13 @@ export const INVALID_TOKEN_DETAIL = 'The access token is not valid.';
 
 const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i;
 
+/** The one answer for a token that is not valid, whatever the reason (the reason is logged, not told). */
+export function invalidTokenError() {
+  return gatewayError('GW_INVALID_TOKEN', INVALID_TOKEN_DETAIL, {
+    headers: { 'www-authenticate': INVALID_TOKEN_CHALLENGE },
+  });
+}
+
 export interface AuthenticateDeps {
   readonly verifier: TokenVerifier;
   readonly logger: Logger;
@@ -25,9 +32,7 @@ export function createAuthenticate({ verifier, onFailure }: AuthenticateDeps) {
   function invalid(ctx: RequestContext, reason: string): never {
     ctx.failure = reason;
     onFailure?.(reason);
-    throw gatewayError('GW_INVALID_TOKEN', INVALID_TOKEN_DETAIL, {
-      headers: { 'www-authenticate': INVALID_TOKEN_CHALLENGE },
-    });
+    throw invalidTokenError();
   }
 
   function failed(ctx: RequestContext, err: unknown): never {

@@ -54,19 +54,30 @@ export const HOP_BY_HOP = new Set([
 /** Headers the gateway writes itself further down the pipeline. */
 const REWRITTEN = new Set(['x-request-id', 'traceparent', 'tracestate', 'authorization']);
 
-export function isDeniedHeader(lowerName: string): boolean {
+const IDENTITY_PREFIXES = ['x-user', 'x-tenant', 'x-gateway', 'x-auth', 'x-identity', 'x-role'];
+
+/**
+ * Whether a (lower-case) header name may not come from a client: 'identity' for
+ * names that claim who the caller is (worth a log line), 'forwarding' for the
+ * rest, false for headers that pass.
+ */
+export function deniedHeader(lowerName: string): 'identity' | 'forwarding' | false {
   // Every denied name starts with x, f, t, c or r: most headers are let through on their first letter.
   const first = lowerName.charCodeAt(0);
   if (first !== 0x78 && first !== 0x66 && first !== 0x74 && first !== 0x63 && first !== 0x72) return false;
   const name = lowerName.includes('_') ? lowerName.replaceAll('_', '-') : lowerName;
-  if (DENIED_NAMES.has(name)) return true;
-  for (const prefix of DENIED_PREFIXES) if (name.startsWith(prefix)) return true;
+  if (DENIED_NAMES.has(name)) return 'forwarding';
+  for (const prefix of DENIED_PREFIXES) {
+    if (name.startsWith(prefix)) return IDENTITY_PREFIXES.includes(prefix) ? 'identity' : 'forwarding';
+  }
   return false;
 }
 
-const HOST = /^(?:[A-Za-z0-9.-]{1,253}|\[[0-9A-Fa-f:.]{2,45}\])(?::\d{1,5})?$/;
+export function isDeniedHeader(lowerName: string): boolean {
+  return deniedHeader(lowerName) !== false;
+}
 
-const IDENTITY_PREFIXES = ['x-user', 'x-tenant', 'x-gateway', 'x-auth', 'x-identity', 'x-role'];
+const HOST = /^(?:[A-Za-z0-9.-]{1,253}|\[[0-9A-Fa-f:.]{2,45}\])(?::\d{1,5})?$/;
 
 export interface FirewallDeps {
   readonly clientAddress: ClientAddressResolver;
@@ -74,7 +85,7 @@ export interface FirewallDeps {
 }
 
 /**
- * Stage 3. Runs before anything else reads the request's headers. It reads the forwarding
+ * Stage 3. Runs before any later stage reads the request's headers. It reads the forwarding
  * headers once (believed only from trusted proxies), then builds the outbound
  * header set from the raw header list without any identity, forwarding or
  * hop-by-hop header, nor any header the client named in `Connection`.
@@ -108,8 +119,9 @@ export function createIdentityFirewall({ clientAddress, logger }: FirewallDeps) 
         ctx.authorization = ctx.authorizationCount === 1 ? value : undefined;
         continue;
       }
-      if (isDeniedHeader(name)) {
-        if (IDENTITY_PREFIXES.some((p) => name.replaceAll('_', '-').startsWith(p))) spoofed.push(name);
+      const denied = deniedHeader(name);
+      if (denied !== false) {
+        if (denied === 'identity') spoofed.push(name);
         continue;
       }
       if (name === 'connection') {

@@ -25,13 +25,13 @@ export function buildPipeline(deps: StageDeps): readonly Stage[] {
     requestId, //                              1. request id, trace context
     createSecurityHeaders(deps.config.securityHeaders), // 2. security headers on every answer, refusals too
     createIdentityFirewall(deps), //           3. drop client identity/forwarding headers; client IP
-    createRequestHygiene(deps.config.limits), // 4. method, target form, URL and body caps, canonical path
+    createRequestHygiene(deps.config.limits, deps.routes.largestBodyBytes), // 4. method, target, URL and body caps, path
     createCors(deps.config.cors), //           5. CORS; preflight answered before authentication
     createRouteMatch(deps.routes), //          6. route → upstream + policy (deny by default)
     createAuthenticate(deps), //               7. JWT (JWKS, static keys or HS256)
     createRevocationCheck(deps.revocations, deps.onFailure), // 8. revoked jti, user or tenant watermark
-    ...(deps.users === undefined ? [] : [createUserCheck(deps.users, deps.onFailure)]), // 9. user active, member, roles now
-    createRateLimit(deps.rateLimiting, deps.metrics), // 10. rate limit: verified identity, else client address
+    createRateLimit(deps.rateLimiting, deps.metrics), // 9. rate limit: verified identity, else client address
+    ...(deps.users === undefined ? [] : [createUserCheck(deps.users, deps.onFailure)]), // 10. user active, member, roles now
     authorize, //                              11. role rules
     createAccessCheck({ checks: deps.access, rules: deps.accessRules, logger: deps.logger }), // 12. resource access checks (fail closed)
     createInjectIdentity(deps.sign), //        13. identity, assertion, request id, trace, x-forwarded-*

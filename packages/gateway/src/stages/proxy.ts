@@ -9,6 +9,8 @@ import type { Upstream, Upstreams } from '../upstream/upstreams.ts';
 
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS']);
 const RETRY_STATUSES = new Set([502, 503, 504]);
+/** Errors about the request body as the client sent it (a body shorter or longer than declared). */
+const CLIENT_BODY_ERRORS = new Set(['UND_ERR_REQ_CONTENT_LENGTH_MISMATCH']);
 const RETRY_ERRORS = new Set([
   'ECONNREFUSED',
   'ECONNRESET',
@@ -132,6 +134,13 @@ export function createProxy(upstreams: Upstreams, metrics: GatewayMetrics) {
         if (reason === BODY_TOO_LARGE || failure.code === BODY_TOO_LARGE) {
           guard.breaker.release(probe);
           throw gatewayError('GW_PAYLOAD_TOO_LARGE', `The body is larger than ${route.maxBodyBytes} bytes.`);
+        }
+        if (!req.complete && (reason === UPSTREAM_DEADLINE || CLIENT_BODY_ERRORS.has(failure.code ?? ''))) {
+          // The client had not finished sending its body: its slowness (or a body shorter than it
+          // declared) is not the upstream's failure and must not open the upstream's breaker.
+          guard.breaker.release(probe);
+          ctx.failure = 'client_body_incomplete';
+          throw gatewayError('GW_REQUEST_TIMEOUT', 'The request body did not arrive in time.');
         }
         guard.breaker.failure(probe);
         const code = reason === UPSTREAM_DEADLINE ? 'timeout' : (failure.code ?? 'unknown');

@@ -5,7 +5,7 @@ import type { RateLimiting, RateLimitOutcome } from '../ratelimit/index.ts';
 import type { CompiledRoute } from '../routing/route-table.ts';
 
 /**
- * Stage 10. Keeps each caller within its limits: the key is the verified
+ * Stage 9. Keeps each caller within its limits: the key is the verified
  * identity (tenant and user), else the client address as the firewall
  * resolved it; the tier comes from the tenant's entitlement (anonymous by
  * address); a route may add a stricter limit. Every answer carries the

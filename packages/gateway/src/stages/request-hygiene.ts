@@ -10,9 +10,9 @@ const ALLOW_HEADER = [...ALLOWED_METHODS].join(', ');
  * Stage 4. Only origin-form targets of a known method; TRACE and CONNECT are
  * refused. The URL is capped, and the path is decoded once and made canonical
  * (see routing/normalize-path.ts): what is matched is what is forwarded. A
- * declared body larger than the global cap is refused before it is read.
+ * declared body larger than any route accepts is refused before it is read.
  */
-export function createRequestHygiene(limits: GatewayConfig['limits']) {
+export function createRequestHygiene(limits: GatewayConfig['limits'], largestBodyBytes: number) {
   return function requestHygiene(ctx: RequestContext): void {
     const { req } = ctx;
     if (!ALLOWED_METHODS.has(ctx.method)) {
@@ -33,8 +33,10 @@ export function createRequestHygiene(limits: GatewayConfig['limits']) {
     ctx.path = result.path;
     ctx.query = result.query;
     const declared = req.headers['content-length'];
-    if (declared !== undefined && Number(declared) > limits.maxBodyBytes) {
-      throw gatewayError('GW_PAYLOAD_TOO_LARGE', `The body is larger than ${limits.maxBodyBytes} bytes.`);
+    // Before anything reads the body: larger than any route accepts. The route's own cap is checked
+    // once the route is known (stages/proxy.ts), for declared and chunked bodies alike.
+    if (declared !== undefined && Number(declared) > largestBodyBytes) {
+      throw gatewayError('GW_PAYLOAD_TOO_LARGE', `The body is larger than ${largestBodyBytes} bytes.`);
     }
   };
 }

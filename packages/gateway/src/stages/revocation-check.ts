@@ -1,7 +1,6 @@
 import type { RequestContext } from '../context.ts';
-import { gatewayError } from '../errors.ts';
 import type { RevocationList } from '../revocation/list.ts';
-import { INVALID_TOKEN_CHALLENGE, INVALID_TOKEN_DETAIL } from './authenticate.ts';
+import { invalidTokenError } from './authenticate.ts';
 
 /**
  * Stage 8. A verified token may still be revoked (logout, logout-all,
@@ -15,8 +14,6 @@ export function createRevocationCheck(list: RevocationList, onFailure?: (reason:
     if (identity === undefined || !list.isRevoked(identity)) return;
     ctx.failure = 'revoked';
     onFailure?.('revoked');
-    throw gatewayError('GW_INVALID_TOKEN', INVALID_TOKEN_DETAIL, {
-      headers: { 'www-authenticate': INVALID_TOKEN_CHALLENGE },
-    });
+    throw invalidTokenError();
   };
 }

@@ -1,38 +1,55 @@
 import type { RequestContext } from '../context.ts';
 import { gatewayError } from '../errors.ts';
-import type { UserDirectory } from '../identity/user-directory.ts';
-import { INVALID_TOKEN_CHALLENGE, INVALID_TOKEN_DETAIL } from './authenticate.ts';
+import type { UserDirectory, UserRecord } from '../identity/user-directory.ts';
+import type { Identity } from '../identity/verifier.ts';
+import { invalidTokenError } from './authenticate.ts';
 
 /**
- * Stage 9. Confirms the token's user with the identity service (cached): a
+ * Stage 10. Confirms the token's user with the identity service (cached): a
  * disabled or unknown user, or one no longer a member of the token's tenant,
  * is refused like an invalid token; the user's current roles replace the
  * token's for the rest of the pipeline (a demoted admin loses admin at once).
  * Identity service down and nothing cached: 503, never a guess.
  */
 export function createUserCheck(directory: UserDirectory, onFailure?: (reason: string) => void) {
-  return async function userCheck(ctx: RequestContext): Promise<void> {
-    const identity = ctx.identity;
-    if (identity === undefined) return;
-    let record: Awaited<ReturnType<UserDirectory['lookup']>>;
-    try {
-      record = await directory.lookup(identity.sub, identity.tid);
-    } catch (err) {
-      if ((err as { code?: unknown }).code !== 'IDENTITY_UNAVAILABLE') throw err;
-      ctx.failure = 'identity_unavailable';
-      throw gatewayError('GW_IDENTITY_UNAVAILABLE', 'Your account cannot be checked right now.', {
-        headers: { 'retry-after': '5' },
-      });
-    }
+  // The identity with current roles, kept per token identity and record: the assertion signer
+  // caches its encoding per identity object, so a new object per request would undo that.
+  const adjusted = new WeakMap<Identity, { record: UserRecord; identity: Identity }>();
+
+  function apply(ctx: RequestContext, identity: Identity, record: UserRecord): void {
     if (record.status !== 'active' || !record.member) {
       const reason = record.status !== 'active' ? `user_${record.status}` : 'not_a_member';
       ctx.failure = reason;
       onFailure?.(reason);
-      throw gatewayError('GW_INVALID_TOKEN', INVALID_TOKEN_DETAIL, {
-        headers: { 'www-authenticate': INVALID_TOKEN_CHALLENGE },
-      });
+      throw invalidTokenError();
     }
-    if (!sameRoles(record.roles, identity.roles)) ctx.identity = { ...identity, roles: record.roles };
+    if (sameRoles(record.roles, identity.roles)) return;
+    let kept = adjusted.get(identity);
+    if (kept?.record !== record) {
+      kept = { record, identity: { ...identity, roles: record.roles } };
+      adjusted.set(identity, kept);
+    }
+    ctx.identity = kept.identity;
+  }
+
+  return function userCheck(ctx: RequestContext): Promise<void> | undefined {
+    const identity = ctx.identity;
+    if (identity === undefined) return undefined;
+    const cached = directory.cached(identity.sub, identity.tid);
+    if (cached !== undefined) {
+      apply(ctx, identity, cached);
+      return undefined;
+    }
+    return directory.lookup(identity.sub, identity.tid).then(
+      (record) => apply(ctx, identity, record),
+      (err: unknown) => {
+        if ((err as { code?: unknown }).code !== 'IDENTITY_UNAVAILABLE') throw err;
+        ctx.failure = 'identity_unavailable';
+        throw gatewayError('GW_IDENTITY_UNAVAILABLE', 'Your account cannot be checked right now.', {
+          headers: { 'retry-after': '5' },
+        });
+      },
+    );
   };
 }
 

@@ -36,6 +36,8 @@ export class ProxyHandler implements Dispatcher.DispatchHandler {
   #controller: Controller | undefined;
   #abortReason: Error | undefined;
   #timer: NodeJS.Timeout | undefined;
+  #stall: NodeJS.Timeout | undefined;
+  readonly #timeoutMs: number;
   #bodyless = false;
   #status = 0;
   #held = false;
@@ -49,6 +51,7 @@ export class ProxyHandler implements Dispatcher.DispatchHandler {
   constructor(ctx: RequestContext, timeoutMs: number, holdIf?: (status: number) => boolean) {
     this.#ctx = ctx;
     this.#holdIf = holdIf;
+    this.#timeoutMs = timeoutMs;
     this.done = new Promise<AttemptOutcome>((resolve, reject) => {
       this.#resolve = resolve;
       this.#reject = reject;
@@ -98,19 +101,30 @@ export class ProxyHandler implements Dispatcher.DispatchHandler {
       return;
     }
     if (!res.write(chunk)) {
-      // The client's socket is full: pause the upstream until it drains (or closes).
+      // The client's socket is full: pause the upstream until it drains. undici's body timeout does
+      // not run while paused, so a client that stops reading is cut after the route's timeout rather
+      // than holding the upstream connection and its concurrency slot forever.
       controller.pause();
-      res.once('drain', () => controller.resume());
+      this.#stall = setTimeout(() => {
+        this.abort(codeError(CLIENT_GONE));
+        res.destroy();
+      }, this.#timeoutMs);
+      res.once('drain', () => {
+        clearTimeout(this.#stall);
+        controller.resume();
+      });
     }
   }
 
   onResponseEnd(): void {
+    clearTimeout(this.#stall);
     if (!this.#held && !this.#ctx.res.destroyed) this.#ctx.res.end();
     this.#resolve({ status: this.#status, held: this.#held });
   }
 
   onResponseError(_controller: Controller, err: Error): void {
     clearTimeout(this.#timer);
+    clearTimeout(this.#stall);
     const ctx = this.#ctx;
     if (ctx.upstreamMs === undefined) ctx.upstreamMs = performance.now() - this.#sent;
     if (ctx.res.headersSent) {
