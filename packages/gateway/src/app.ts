@@ -182,6 +182,9 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions): G
   });
   const exposeErrors = config.development?.exposeErrors === true;
   const logAccess = config.accessLog && logger.isLevelEnabled('info');
+  // Access lines carry only fields the gateway chose (never a header, token or body): the
+  // wildcard redaction every other line gets is skipped for them.
+  const accessLogger = logger.child({}, { redact: [] });
 
   function answerError(ctx: RequestContext, err: unknown): void {
     if ((err as { code?: unknown } | null)?.code === CLIENT_GONE) return;
@@ -211,7 +214,7 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions): G
     metrics.observe(ctx.method, route, status, seconds);
     metrics.inFlight.dec();
     if (!logAccess) return;
-    logger.info(
+    accessLogger.info(
       {
         requestId: ctx.requestId,
         method: ctx.method,

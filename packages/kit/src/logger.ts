@@ -43,8 +43,20 @@ export interface LoggerOptions {
   readonly destination?: DestinationStream;
 }
 
-/** The one logger of a process: pino JSON lines on stdout. */
+/**
+ * The one logger of a process: pino JSON lines on stdout. Lines are written in
+ * batches of up to 4 KiB and at least every half second (one write per line
+ * was a tenth of a busy gateway's CPU); the shutdown handler flushes the rest.
+ */
 export function createLogger(options: LoggerOptions): Logger {
+  if (options.destination !== undefined) return build(options, options.destination);
+  const destination = pino.destination({ dest: 1, sync: false, minLength: 4096 });
+  const logger = build(options, destination);
+  setInterval(() => logger.flush(), 500).unref();
+  return logger;
+}
+
+function build(options: LoggerOptions, destination: DestinationStream): Logger {
   return pino(
     {
       level: options.level ?? 'info',
@@ -53,6 +65,6 @@ export function createLogger(options: LoggerOptions): Logger {
       redact: { paths: REDACT_PATHS, censor: '[redacted]' },
       formatters: { level: (label) => ({ level: label }) },
     },
-    options.destination ?? pino.destination({ dest: 1, sync: false }),
+    destination,
   );
 }

@@ -62,6 +62,8 @@ export function redisClientOptions() {
   return {
     enableOfflineQueue: false,
     maxRetriesPerRequest: 0,
+    // Checks issued in the same tick (concurrent requests) go out in one write.
+    enableAutoPipelining: true,
     connectTimeout: 2_000,
     retryStrategy: (times: number) => Math.min(50 * 2 ** Math.min(times, 6), 2_000),
   } as const;
