@@ -11,7 +11,8 @@ import { childServer, logPath, type Server, type ServerContext } from './server.
 /**
  * The Gatehouse gateway as it runs in production: `main.ts serve --config`
  * under the project's Node 24, one process, JWT verification on every request
- * (every path is a protected route), logs at warn.
+ * (every path is a protected route), access log on, LOG_LEVEL from the bench
+ * (BENCH_LOG_LEVEL, info by default), stdout to a log file in the run's scratch directory.
  */
 export const REPO = fileURLToPath(new URL('../../', import.meta.url));
 export const GATEWAY_MAIN = join(REPO, 'packages/gateway/src/main.ts');
@@ -52,6 +53,12 @@ export interface GatewayStart {
   /** Extra node flags, e.g. `--cpu-prof`. */
   readonly nodeFlags?: readonly string[];
   readonly name?: string;
+  /** LOG_LEVEL (default: $LOG_LEVEL, else warn). The access log is on (config default) either way. */
+  readonly logLevel?: string;
+  /** Another config than the foundation one (the full pipeline), for these ports. */
+  readonly config?: (port: number, adminPort: number) => Record<string, unknown>;
+  /** The assertion secret, when another process (the identity service) must share it. */
+  readonly assertionSecret?: string;
 }
 
 export async function startGateway(
@@ -66,7 +73,7 @@ export async function startGateway(
   // JSON is YAML: no serializer needed.
   writeFileSync(
     configFile,
-    `${JSON.stringify(gatewayConfig(port, adminPort, upstreamUrl, signer), null, 2)}\n`,
+    `${JSON.stringify(opts.config?.(port, adminPort) ?? gatewayConfig(port, adminPort, upstreamUrl, signer), null, 2)}\n`,
   );
   const [command, args] = onServerCore(ctx.pinning, projectNode(), [
     ...(opts.nodeFlags ?? []),
@@ -79,11 +86,13 @@ export async function startGateway(
     ...process.env,
     ...signer.env,
     NODE_ENV: 'production',
-    LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
-    GATEWAY_ASSERTION_SECRET: randomBytes(32).toString('base64url'),
+    LOG_LEVEL: opts.logLevel ?? process.env.LOG_LEVEL ?? 'warn',
+    // One process on the server core; the multi-worker scaling test is a scenario of its own.
+    GATEWAY_WORKERS: process.env.GATEWAY_WORKERS ?? '1',
+    GATEWAY_ASSERTION_SECRET: opts.assertionSecret ?? randomBytes(32).toString('base64url'),
   };
   const child = spawnChild({ name, command, args, env, cwd: REPO, logFile: logPath(ctx, name) });
   const url = `http://127.0.0.1:${port}`;
   await waitForHttp(`${url}/ready`, child, 30_000);
-  return childServer(name, url, child);
+  return { ...childServer(name, url, child), adminUrl: `http://127.0.0.1:${adminPort}` };
 }

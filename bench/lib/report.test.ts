@@ -1,0 +1,76 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { Contender, Round } from './contest.ts';
+import { roundOrder } from './contest.ts';
+import type { Sample } from './load.ts';
+import { buildRows, fullVsFoundation, markdownTable, roundsTable } from './report.ts';
+
+const sample = (rps: number): Sample => ({
+  rps,
+  p50: 1,
+  p90: 2,
+  p99: 3,
+  ok: rps,
+  non2xx: 0,
+  errors: 0,
+  timeouts: 0,
+  seconds: 1,
+  statusCodes: { 200: rps },
+});
+const round = (rps: number, i: number): Round => ({
+  round: i,
+  sample: sample(rps),
+  proxyCpuUsPerReq: 10,
+  upstreamCpuUsPerReq: 5,
+  helperCpuUsPerReq: Number.NaN,
+  clientCpuPct: 50,
+  otherCpuPct: 0,
+});
+const contender = (id: Contender['id']) => ({ id, label: id, target: { url: 'http://x' } }) as Contender;
+
+test('medians over rounds and ratios to direct and fast-gateway', () => {
+  const rows = buildRows(
+    [contender('direct'), contender('gateway-reused'), contender('fast-gateway')],
+    new Map([
+      ['direct', [40, 10, 50].map(round)],
+      ['gateway-reused', [8, 9, 10].map(round)],
+      ['fast-gateway', [6, 5, 4].map(round)],
+    ]),
+  );
+  const gw = rows.find((r) => r.id === 'gateway-reused');
+  assert.equal(gw?.rps, 9);
+  assert.equal(gw?.vsDirect, 9 / 40);
+  assert.equal(gw?.vsFastGateway, 9 / 5);
+  assert.match(
+    markdownTable(rows, [{ label: 'nginx', reason: 'not installed' }]),
+    /\| nginx \| skipped: not installed \|/,
+  );
+});
+
+test('each round starts one contender further along', () => {
+  assert.deepEqual(roundOrder(['a', 'b', 'c'], 0), ['a', 'b', 'c']);
+  assert.deepEqual(roundOrder(['a', 'b', 'c'], 1), ['b', 'c', 'a']);
+  assert.deepEqual(roundOrder(['a', 'b', 'c'], 4), ['b', 'c', 'a']);
+});
+
+test('the per-round table has as many cells as headers', () => {
+  const rows = buildRows([contender('direct')], new Map([['direct', [round(10, 0)]]]));
+  const [header, , line] = roundsTable(rows).split('\n');
+  assert.equal(line?.split('|').length, header?.split('|').length);
+});
+
+test('the full pipeline is reported as a share of the foundation gateway', () => {
+  const rows = buildRows(
+    [contender('direct'), contender('gateway-reused'), contender('gateway-full')],
+    new Map([
+      ['direct', [40].map(round)],
+      ['gateway-reused', [10].map(round)],
+      ['gateway-full', [8].map(round)],
+    ]),
+  );
+  assert.match(
+    fullVsFoundation(rows) ?? '',
+    /^full pipeline with Redis: 80% of the foundation gateway's throughput \(target ≥ 80%\)/,
+  );
+  assert.equal(fullVsFoundation(rows.filter((r) => r.id !== 'gateway-full')), undefined);
+});

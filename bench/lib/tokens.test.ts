@@ -1,0 +1,35 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { decodeProtectedHeader, importJWK, type JWK, jwtVerify } from 'jose';
+import { AUDIENCE, createSigner, ISSUER, tokenPool } from './tokens.ts';
+
+for (const alg of ['EdDSA', 'HS256'] as const) {
+  test(`${alg} tokens verify with jose under the gateway's rules`, async () => {
+    const signer = createSigner(alg);
+    const pool = tokenPool(signer, 50);
+    assert.equal(new Set(pool).size, 50);
+    const token = pool[7] as string;
+    const key =
+      alg === 'HS256'
+        ? new TextEncoder().encode(signer.env.JWT_SECRET)
+        : await importJWK((signer.authKeys.keys as JWK[])[0] as JWK, 'EdDSA');
+    const { payload } = await jwtVerify(token, key, {
+      algorithms: [alg],
+      issuer: ISSUER,
+      audience: AUDIENCE,
+      typ: 'at+jwt',
+      requiredClaims: ['exp', 'iat', 'sub', 'jti'],
+    });
+    assert.equal(typeof payload.tid, 'string');
+    assert.deepEqual(payload.roles, ['member']);
+    assert.ok((payload.exp as number) - (payload.iat as number) <= 900);
+    assert.equal(decodeProtectedHeader(token).typ, 'at+jwt');
+  });
+}
+
+test('the EdDSA config carries a public JWK only', () => {
+  const [jwk] = createSigner('EdDSA').authKeys.keys as Record<string, unknown>[];
+  assert.equal(jwk?.kty, 'OKP');
+  assert.equal(jwk?.alg, 'EdDSA');
+  assert.equal(jwk?.d, undefined);
+});

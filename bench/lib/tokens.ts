@@ -1,0 +1,84 @@
+import { createHmac, generateKeyPairSync, type KeyObject, randomBytes, sign } from 'node:crypto';
+import type { Alg } from './options.ts';
+
+/**
+ * Access tokens the gateway accepts (docs/authentication: compact JWS,
+ * `typ: at+jwt`, claims iss, aud, sub, tid, roles, jti, iat, exp with a
+ * lifetime of at most 15 minutes), signed with node:crypto synchronously so
+ * that a pool of 100k+ distinct tokens is ready in seconds. Keys are made
+ * fresh for every run; nothing is written to disk but the gateway config.
+ */
+export const ISSUER = 'https://auth.bench.local';
+export const AUDIENCE = 'gatehouse';
+export const LIFETIME_S = 900;
+
+export interface TokenSigner {
+  readonly alg: Alg;
+  /** The `auth` keys block of the gateway config (static public JWK, or the HS256 secret by env). */
+  readonly authKeys: Record<string, unknown>;
+  /** Environment the gateway needs for these keys. */
+  readonly env: Record<string, string>;
+  /** A token for user `n` (sub and tid derive from n; jti is unique per call). */
+  sign(n: number, nowSeconds?: number): string;
+}
+
+const b64 = (value: unknown): string => Buffer.from(JSON.stringify(value)).toString('base64url');
+
+export function createSigner(alg: Alg): TokenSigner {
+  const runId = randomBytes(6).toString('base64url');
+  let serial = 0;
+  const payload = (n: number, now: number) =>
+    b64({
+      iss: ISSUER,
+      aud: AUDIENCE,
+      sub: `user-${n % 10_000}`,
+      tid: `tenant-${n % 100}`,
+      roles: ['member'],
+      jti: `${runId}-${serial++}`,
+      iat: now,
+      exp: now + LIFETIME_S,
+    });
+
+  if (alg === 'HS256') {
+    const secret = randomBytes(32).toString('base64url');
+    const header = b64({ alg: 'HS256', typ: 'at+jwt' });
+    return {
+      alg,
+      authKeys: { hs256Secret: { env: 'JWT_SECRET' } },
+      env: { JWT_SECRET: secret },
+      sign(n, now = nowSeconds()) {
+        const input = `${header}.${payload(n, now)}`;
+        return `${input}.${createHmac('sha256', secret).update(input).digest('base64url')}`;
+      },
+    };
+  }
+
+  const { publicKey, privateKey } = generateKeyPairSync('ed25519');
+  const kid = `bench-${runId}`;
+  const header = b64({ alg: 'EdDSA', typ: 'at+jwt', kid });
+  return {
+    alg,
+    authKeys: { keys: [{ ...publicJwk(publicKey), kid, alg: 'EdDSA', use: 'sig' }] },
+    env: {},
+    sign(n, now = nowSeconds()) {
+      const input = `${header}.${payload(n, now)}`;
+      return `${input}.${sign(null, Buffer.from(input), privateKey).toString('base64url')}`;
+    },
+  };
+}
+
+function publicJwk(key: KeyObject): Record<string, unknown> {
+  return key.export({ format: 'jwk' }) as Record<string, unknown>;
+}
+
+export function nowSeconds(): number {
+  return Math.floor(Date.now() / 1000);
+}
+
+/** `count` distinct tokens, all issued now (valid for LIFETIME_S). */
+export function tokenPool(signer: TokenSigner, count: number): string[] {
+  const now = nowSeconds();
+  const pool = new Array<string>(count);
+  for (let i = 0; i < count; i++) pool[i] = signer.sign(i, now);
+  return pool;
+}
