@@ -71,7 +71,8 @@ export interface RunningAuth {
     options?: { token?: string; body?: unknown; headers?: Record<string, string> },
   ): Promise<Response>;
   internal(path: string): Promise<Response>;
-  mailedToken(to: string, subject: RegExp): string;
+  /** The token in the last mail to `to` (from the outbox log line; logs are flushed at least every 500 ms). */
+  mailedToken(to: string, subject: RegExp): Promise<string>;
 }
 
 export function baseEnv(dataDir = mkdtempSync(join(tmpdir(), 'gh-auth-it-'))): Record<string, string> {
@@ -156,11 +157,15 @@ export async function startAuthProcess(env: Record<string, string>): Promise<Run
     internal(path) {
       return fetch(`${url}${path}`, { headers: { ...service('GET', path) } });
     },
-    mailedToken(to, subject) {
-      const line = [...lines].reverse().find((l) => l.to === to && subject.test(String(l.subject)));
-      const match = /token: (\S+)/.exec(String(line?.mailBody ?? ''));
-      if (match === null) throw new Error(`no mail to ${to}`);
-      return match[1] as string;
+    async mailedToken(to, subject) {
+      const until = Date.now() + 3_000;
+      for (;;) {
+        const line = [...lines].reverse().find((l) => l.to === to && subject.test(String(l.subject)));
+        const match = /token: (\S+)/.exec(String(line?.mailBody ?? ''));
+        if (match !== null) return match[1] as string;
+        if (Date.now() > until) throw new Error(`no mail to ${to}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
     },
   };
 }

@@ -137,7 +137,7 @@ for (const backend of [pgliteBackend(), postgresBackend()]) {
         o.accessToken,
       );
       assert.equal(invite.status, 201);
-      const token = auth.mailedToken(memberEmail, /invited/);
+      const token = await auth.mailedToken(memberEmail, /invited/);
       assert.equal((await post('/api/auth/invitations/accept', { token }, m.accessToken)).status, 200);
       const members = await get(`/api/auth/tenants/${o.tenant.id}/members`, o.accessToken);
       assert.equal(((await members.json()) as unknown[]).length, 2);
