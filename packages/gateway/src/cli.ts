@@ -2,7 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { type Env, envRefPaths, readYamlFile } from '@gatehouse/kit';
+import { type Env, envRefs, readYamlFile } from '@gatehouse/kit';
 import { loadGatewayConfig } from './config/load.ts';
 import { serve } from './main.ts';
 import { formatRouteTable, markdownRouteTable, routeReport } from './route-report.ts';
@@ -24,10 +24,7 @@ function checkedConfig(path: string, env: Env): { table: RouteTable; unset: stri
   const document = readYamlFile(path);
   const unset: string[] = [];
   const filled: Record<string, string | undefined> = { ...env };
-  for (const refPath of envRefPaths(document)) {
-    let node: unknown = document;
-    for (const key of refPath) node = (node as Record<string, unknown>)[key];
-    const name = (node as { env: string }).env;
+  for (const { path: refPath, name } of envRefs(document)) {
     if (filled[name] === undefined || filled[name] === '') {
       unset.push(name);
       filled[name] = standIn(refPath.at(-1) ?? '');

@@ -110,15 +110,24 @@ export function resolveEnvRefs(
   return value;
 }
 
-/** Collects the key paths that hold `{ env: NAME }` references (they are secrets to mask). */
-export function envRefPaths(value: unknown, path: string[] = [], out: string[][] = []): string[][] {
-  if (isEnvRef(value)) out.push(path);
+/** Every `{ env: NAME }` reference in a parsed file: where it stands and which variable it names. */
+export function envRefs(
+  value: unknown,
+  path: string[] = [],
+  out: { path: string[]; name: string }[] = [],
+): { path: string[]; name: string }[] {
+  if (isEnvRef(value)) out.push({ path, name: value.env });
   else if (Array.isArray(value)) {
-    for (const [i, item] of value.entries()) envRefPaths(item, [...path, String(i)], out);
+    for (const [i, item] of value.entries()) envRefs(item, [...path, String(i)], out);
   } else if (value !== null && typeof value === 'object') {
-    for (const [key, item] of Object.entries(value)) envRefPaths(item, [...path, key], out);
+    for (const [key, item] of Object.entries(value)) envRefs(item, [...path, key], out);
   }
   return out;
+}
+
+/** The key paths that hold `{ env: NAME }` references (they are secrets to mask). */
+export function envRefPaths(value: unknown): string[][] {
+  return envRefs(value).map((ref) => ref.path);
 }
 
 /** A secret: required, at least 32 bytes, not a well-known default. No fallback, ever. */

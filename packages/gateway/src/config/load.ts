@@ -2,7 +2,7 @@ import {
   ConfigError,
   deepFreeze,
   type Env,
-  envRefPaths,
+  envRefs,
   formatZodIssues,
   isProduction,
   maskSecrets,
@@ -24,10 +24,11 @@ export interface LoadedConfig {
  */
 export function loadGatewayConfig(document: unknown, env: Env, source: string): LoadedConfig {
   const issues: string[] = [];
-  const secretPaths = envRefPaths(document);
+  const refs = envRefs(document);
+  const secretPaths = refs.map((ref) => ref.path);
   const resolved = resolveEnvRefs(document, env, issues);
   const result = gatewayConfigSchema.safeParse(resolved);
-  if (!result.success) issues.push(...namingVariables(formatZodIssues(result.error), document, secretPaths));
+  if (!result.success) issues.push(...namingVariables(formatZodIssues(result.error), refs));
   issues.push(...crossReferenceIssues(resolved), ...accessCrossReferenceIssues(resolved));
   if (result.success) issues.push(...productionIssues(result.data, env));
   if (issues.length > 0) throw new ConfigError(source, issues);
@@ -69,16 +70,14 @@ function crossReferenceIssues(document: unknown): string[] {
 }
 
 /** A problem with a value that came from `{ env: NAME }` names the variable too. */
-function namingVariables(issues: string[], document: unknown, refPaths: string[][]): string[] {
+function namingVariables(issues: string[], refs: readonly { path: string[]; name: string }[]): string[] {
   const variables = new Map<string, string>();
-  for (const path of refPaths) {
-    let node: unknown = document;
-    for (const key of path) node = (node as Record<string, unknown>)[key];
+  for (const { path, name } of refs) {
     const key = path
       .map((part) => (/^\d+$/.test(part) ? `[${part}]` : `.${part}`))
       .join('')
       .slice(1);
-    variables.set(key, (node as { env: string }).env);
+    variables.set(key, name);
   }
   return issues.map((issue) => {
     const key = issue.slice(0, issue.indexOf(':'));

@@ -90,13 +90,12 @@ export class UserDirectory {
   }
 
   async lookup(sub: string, tid: string): Promise<UserRecord> {
+    const fresh = this.cached(sub, tid);
+    if (fresh !== undefined) return fresh;
     const key = `${sub}\n${tid}`;
+    // An expired entry may still serve (stale) if the identity service fails.
     const cached = this.#cache.get(key);
     const now = this.#now();
-    if (cached !== undefined && now - cached.fetchedAt < this.#options.cacheMs) {
-      this.#options.onLookup?.('hit');
-      return cached.record;
-    }
     const pending = this.#inFlight.get(key);
     if (pending !== undefined) {
       this.#options.onLookup?.('coalesced');
