@@ -1,9 +1,9 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { mkdtempSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { createAssertionSigner, createServiceCallSigner } from '@gatehouse/kit/service';
 import { decodeJwt } from 'jose';
@@ -166,6 +166,85 @@ export async function startAuthProcess(env: Record<string, string>): Promise<Run
         if (Date.now() > until) throw new Error(`no mail to ${to}`);
         await new Promise((r) => setTimeout(r, 50));
       }
+    },
+  };
+}
+
+export interface RunningGateway {
+  readonly url: string;
+  /** The admin listener (/metrics, /health). */
+  readonly adminUrl: string;
+  readonly child: ChildProcess;
+  /** The gateway's log lines so far (JSON lines; flushed at least every 500 ms). */
+  lines(): LogLine[];
+  stop(): Promise<void>;
+}
+
+const gateways: ChildProcess[] = [];
+process.once('exit', () => {
+  for (const child of gateways) if (child.exitCode === null) child.kill('SIGKILL');
+});
+
+/**
+ * The real gateway in front of `authUrl`, configured by the shipped
+ * config/gateway.yaml with only the listen ports and the auth address changed.
+ * `extraEnv` adds variables (OTLP, Sentry …).
+ */
+export async function startGatewayProcess(
+  authUrl: string,
+  env: Record<string, string>,
+  extraEnv: Record<string, string> = {},
+): Promise<RunningGateway> {
+  const config = readFileSync(join(ROOT, 'config', 'gateway.yaml'), 'utf8')
+    .replace(/listen: \{[^}]*\}/, 'listen: { host: 127.0.0.1, port: 0 }')
+    .replace(/admin: \{[^}]*\}/, 'admin: { host: 127.0.0.1, port: 0 }')
+    .replaceAll('http://127.0.0.1:4001', authUrl);
+  const file = join(mkdtempSync(join(tmpdir(), 'gh-auth-gw-')), 'gateway.yaml');
+  writeFileSync(file, config);
+  // Output to a file the test polls (no pipe to keep drained).
+  const logFile = join(dirname(file), 'gateway.log');
+  const out = openSync(logFile, 'w');
+  const child: ChildProcess = spawn(
+    NODE,
+    [join(ROOT, 'packages/gateway/src/main.ts'), 'serve', '--config', file],
+    {
+      env: {
+        PATH: env.PATH ?? '',
+        GATEWAY_ASSERTION_SECRET: env.GATEWAY_ASSERTION_SECRET ?? '',
+        LOG_LEVEL: 'info',
+        ...extraEnv,
+      },
+      stdio: ['ignore', out, out],
+    },
+  );
+  closeSync(out);
+  gateways.push(child);
+  const lines = (): LogLine[] =>
+    readFileSync(logFile, 'utf8')
+      .split('\n')
+      .flatMap((text) => {
+        try {
+          return [JSON.parse(text) as LogLine];
+        } catch {
+          return [];
+        }
+      });
+  let listening: LogLine | undefined;
+  for (let i = 0; i < 200 && listening === undefined; i++) {
+    if (child.exitCode !== null) break;
+    await new Promise((r) => setTimeout(r, 100));
+    listening = lines().find((line) => line.msg === 'listening');
+  }
+  if (listening === undefined) throw new Error(`gateway did not start:\n${readFileSync(logFile, 'utf8')}`);
+  return {
+    url: String(listening.url),
+    adminUrl: String(listening.adminUrl),
+    child,
+    lines,
+    async stop() {
+      if (child.exitCode !== null) return;
+      child.kill('SIGTERM');
+      await once(child, 'exit');
     },
   };
 }

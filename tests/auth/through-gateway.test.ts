@@ -1,18 +1,14 @@
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
-import { once } from 'node:events';
-import { closeSync, mkdtempSync, openSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { decodeJwt } from 'jose';
 import {
   baseEnv,
   pgliteBackend,
   postgresBackend,
-  ROOT,
   type RunningAuth,
+  type RunningGateway,
   startAuthProcess,
+  startGatewayProcess,
 } from './process.ts';
 
 /**
@@ -22,58 +18,10 @@ import {
  */
 const PASSWORD = 'through the front door 2026';
 
-const spawned: ChildProcess[] = [];
-after(() => {
-  for (const child of spawned) if (child.exitCode === null) child.kill('SIGKILL');
-});
-
-async function startGateway(authUrl: string, env: Record<string, string>) {
-  const config = readFileSync(join(ROOT, 'config', 'gateway.yaml'), 'utf8')
-    .replace(/listen: \{[^}]*\}/, 'listen: { host: 127.0.0.1, port: 0 }')
-    .replace(/admin: \{[^}]*\}/, 'admin: { host: 127.0.0.1, port: 0 }')
-    .replaceAll('http://127.0.0.1:4001', authUrl);
-  const file = join(mkdtempSync(join(tmpdir(), 'gh-auth-gw-')), 'gateway.yaml');
-  writeFileSync(file, config);
-  // Output to a file the test polls (no pipe to keep drained).
-  const logFile = join(dirname(file), 'gateway.log');
-  const out = openSync(logFile, 'w');
-  const child: ChildProcess = spawn(
-    process.execPath,
-    [join(ROOT, 'packages/gateway/src/main.ts'), 'serve', '--config', file],
-    {
-      env: {
-        PATH: env.PATH ?? '',
-        GATEWAY_ASSERTION_SECRET: env.GATEWAY_ASSERTION_SECRET ?? '',
-        LOG_LEVEL: 'info',
-      },
-      stdio: ['ignore', out, out],
-    },
-  );
-  closeSync(out);
-  spawned.push(child);
-  let url: string | undefined;
-  for (let i = 0; i < 200 && url === undefined; i++) {
-    if (child.exitCode !== null) break;
-    await new Promise((r) => setTimeout(r, 100));
-    url = /"url":"(http:\/\/127\.0\.0\.1:\d+)"[^\n]*"msg":"listening"/.exec(
-      readFileSync(logFile, 'utf8'),
-    )?.[1];
-  }
-  if (url === undefined) throw new Error(`gateway did not start:\n${readFileSync(logFile, 'utf8')}`);
-  return {
-    url,
-    async stop() {
-      if (child.exitCode !== null) return;
-      child.kill('SIGTERM');
-      await once(child, 'exit');
-    },
-  };
-}
-
 for (const backend of [pgliteBackend(), postgresBackend()]) {
   describe(`through the gateway, ${backend.name}`, { skip: backend.skip }, () => {
     let auth: RunningAuth | undefined;
-    let gateway: Awaited<ReturnType<typeof startGateway>> | undefined;
+    let gateway: RunningGateway | undefined;
     after(async () => {
       await gateway?.stop();
       await auth?.stop('SIGKILL');
@@ -83,7 +31,7 @@ for (const backend of [pgliteBackend(), postgresBackend()]) {
     test('sign up, sign in, manage members, refresh, reuse, sign out', async () => {
       const env = { ...baseEnv(), ...(await backend.env()) };
       auth = await startAuthProcess(env);
-      gateway = await startGateway(auth.url, env);
+      gateway = await startGatewayProcess(auth.url, env);
       const g = gateway.url;
       const post = (path: string, body: unknown, token?: string) =>
         fetch(`${g}${path}`, {

@@ -3,14 +3,19 @@ import {
   describeDatabase,
   exitOnConfigError,
   installGracefulShutdown,
+  loadTelemetryConfig,
   maskSecrets,
+  startTracing,
+  type TelemetryConfig,
 } from '@gatehouse/kit/service';
 import { buildApp } from './app.ts';
 import { type AuthConfig, loadConfig } from './config.ts';
 
 let config: AuthConfig;
+let telemetry: TelemetryConfig;
 try {
   config = loadConfig(process.env);
+  telemetry = loadTelemetryConfig(process.env, 'auth');
 } catch (err) {
   exitOnConfigError(err, 'auth');
 }
@@ -30,13 +35,18 @@ logger.info(
   'effective configuration',
 );
 
+// Registered before the app is built: request and query spans find the provider through the API.
+const tracing = await startTracing(telemetry, { logger, register: true });
 try {
   const auth = await buildApp(config, { logger });
   installGracefulShutdown({
     logger,
     servers: [auth.app.server],
     readiness: auth.readiness,
-    resources: [{ name: 'auth resources', close: () => auth.closeResources() }],
+    resources: [
+      { name: 'span export', close: () => tracing.shutdown() },
+      { name: 'auth resources', close: () => auth.closeResources() },
+    ],
   });
   const address = await auth.app.listen({ host: config.host, port: config.port });
   logger.info({ url: address }, 'auth: listening');

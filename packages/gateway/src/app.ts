@@ -9,6 +9,7 @@ import {
   sendProblem,
   toProblem,
 } from '@gatehouse/kit';
+import type { Tracer } from '@opentelemetry/api';
 import { AccessChecks } from './access/access-checks.ts';
 import { AccessRuleTable } from './access/rules.ts';
 import { accessSettingsSchema } from './access/schema.ts';
@@ -27,6 +28,7 @@ import { ClientAddressResolver } from './routing/client-address.ts';
 import { RouteTable } from './routing/route-table.ts';
 import { buildPipeline } from './stages/index.ts';
 import { securityHeaderDefaults } from './stages/security-headers.ts';
+import { RequestTracing } from './tracing.ts';
 import { type BreakerState, STATE_VALUE } from './upstream/breaker.ts';
 import { CLIENT_GONE } from './upstream/proxy-handler.ts';
 import { Upstreams } from './upstream/upstreams.ts';
@@ -38,6 +40,8 @@ export interface GatewayOptions {
   readonly logger: Logger;
   /** The effective config with secrets masked (shown on /config). Defaults to the route table only. */
   readonly maskedConfig?: unknown;
+  /** The tracer when spans are exported (kit's startTracing); none: no spans, trace context still flows. */
+  readonly tracer?: Tracer | undefined;
 }
 
 export interface Gateway {
@@ -66,7 +70,7 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions): G
   const { logger } = options;
   const routes = new RouteTable(config);
   const verifier = new TokenVerifier(config.auth, logger);
-  const metrics = new GatewayMetrics();
+  const metrics = new GatewayMetrics(config.metrics);
   // Every breaker (upstreams, the identity service, access checkers) reports the same way.
   function breakerChanged(service: string, state: BreakerState, previous: BreakerState): void {
     metrics.breakerState.set({ service }, STATE_VALUE[state]);
@@ -134,6 +138,14 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions): G
     },
   });
   for (const name of access.checkerNames) metrics.breakerState.set({ service: `access:${name}` }, 0);
+  metrics.watchDependencies([
+    ...(feed === undefined
+      ? []
+      : [['identity', () => feed.synced && feed.status().lastError === null] as const]),
+    ...(rateLimiting.status().backend === 'redis'
+      ? [['redis', () => !rateLimiting.status().degraded] as const]
+      : []),
+  ]);
   const readiness = new Readiness();
   if (feed !== undefined) {
     // Not ready until the first sync: before it, the gateway cannot know which tokens were revoked.
@@ -164,7 +176,9 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions): G
     .update(JSON.stringify(options.maskedConfig ?? routeReport(routes)))
     .digest('hex');
 
+  const tracing = options.tracer === undefined ? undefined : new RequestTracing(options.tracer);
   const stages = buildPipeline({
+    tracing,
     config,
     logger,
     routes,
@@ -189,7 +203,10 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions): G
   function answerError(ctx: RequestContext, err: unknown): void {
     if ((err as { code?: unknown } | null)?.code === CLIENT_GONE) return;
     if (!isProblemError(err))
-      logger.error({ err, requestId: ctx.requestId }, 'unhandled error in the pipeline');
+      logger.error(
+        { err, requestId: ctx.requestId, traceId: ctx.traceId },
+        'unhandled error in the pipeline',
+      );
     const { res, req } = ctx;
     if (res.headersSent) {
       res.destroy();
@@ -213,10 +230,12 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions): G
     const status = res.writableFinished ? res.statusCode : 499;
     metrics.observe(ctx.method, route, status, seconds);
     metrics.inFlight.dec();
+    tracing?.endServer(ctx, route, status);
     if (!logAccess) return;
     accessLogger.info(
       {
         requestId: ctx.requestId,
+        traceId: ctx.traceId,
         method: ctx.method,
         route,
         upstream: ctx.route?.upstream.name,
@@ -265,7 +284,7 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions): G
     });
     run(ctx, stages).catch((err: unknown) => {
       // answerError itself failed: nothing more can be said to this client.
-      logger.error({ err, requestId: ctx.requestId }, 'answering an error failed');
+      logger.error({ err, requestId: ctx.requestId, traceId: ctx.traceId }, 'answering an error failed');
       res.destroy();
     });
   }

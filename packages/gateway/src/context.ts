@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Span } from '@opentelemetry/api';
 import type { Identity, TokenFailure } from './identity/verifier.ts';
 import type { CompiledRoute } from './routing/route-table.ts';
 
@@ -14,6 +15,10 @@ export interface RequestContext {
   requestId: string;
   /** The traceparent sent upstream (the gateway's own span as parent). */
   traceparent: string;
+  /** The trace this request belongs to (on every log line about it). */
+  traceId: string;
+  /** The gateway's server span, when tracing exports (recorded or not, per sampling). */
+  span: Span | undefined;
   tracestate: string | undefined;
   /** From the socket, or from x-forwarded-for through trusted proxies only. */
   clientIp: string;
@@ -55,6 +60,8 @@ export function createContext(req: IncomingMessage, res: ServerResponse, started
     method: req.method ?? 'GET',
     requestId: '',
     traceparent: '',
+    traceId: '',
+    span: undefined,
     tracestate: undefined,
     clientIp: '',
     proto: 'http',

@@ -9,7 +9,9 @@ import {
   exitOnConfigError,
   installGracefulShutdown,
   LOG_LEVELS,
+  loadTelemetryConfig,
   parseConfig,
+  type TelemetryConfig,
 } from '@gatehouse/kit';
 import { z } from 'zod';
 import { createGateway } from './app.ts';
@@ -28,7 +30,9 @@ const processEnvSchema = z.looseObject({
 export async function serve(configPath: string | undefined, env: Env, workersFlag?: string): Promise<void> {
   let processEnv: z.output<typeof processEnvSchema>;
   let loaded: ReturnType<typeof loadGatewayConfigFile>;
+  let telemetry: TelemetryConfig;
   try {
+    telemetry = loadTelemetryConfig(env, 'gateway');
     processEnv = parseConfig(
       processEnvSchema,
       workersFlag === undefined ? env : { ...env, GATEWAY_WORKERS: workersFlag },
@@ -63,7 +67,12 @@ export async function serve(configPath: string | undefined, env: Env, workersFla
   if (cluster.isPrimary)
     logger.info({ config: loaded.masked, nodeEnv: processEnv.NODE_ENV }, 'effective configuration');
 
-  const gateway = createGateway(config, { logger, maskedConfig: loaded.masked });
+  // The tracing SDK and exporter are loaded only when spans are exported (an OTLP endpoint is set).
+  const tracing =
+    telemetry.traces.endpoint === undefined
+      ? undefined
+      : await (await import('@gatehouse/kit/tracing')).startTracing(telemetry, { logger });
+  const gateway = createGateway(config, { logger, maskedConfig: loaded.masked, tracer: tracing?.tracer });
   try {
     await gateway.start();
   } catch (err) {
@@ -91,7 +100,10 @@ export async function serve(configPath: string | undefined, env: Env, workersFla
     readiness: gateway.readiness,
     deadlineMs: config.limits.shutdownDeadlineMs,
     drainDelayMs: config.limits.shutdownDrainDelayMs,
-    resources: [{ name: 'upstream pools and key refresh', close: () => gateway.close() }],
+    resources: [
+      { name: 'upstream pools and key refresh', close: () => gateway.close() },
+      ...(tracing === undefined ? [] : [{ name: 'span export', close: () => tracing.shutdown() }]),
+    ],
   });
 }
 

@@ -2,6 +2,15 @@ import { Counter, createMetricsRegistry, Gauge, Histogram, type Registry } from 
 
 const KNOWN_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
 
+/** What a metric is when metrics are off: every call does nothing. */
+const NOOP = {
+  inc() {},
+  dec() {},
+  set() {},
+  observe() {},
+  labels: () => NOOP,
+};
+
 /**
  * The gateway's metrics. Labels are bounded: the route label is the route's
  * prefix (a template, never the raw path), never a user or tenant id.
@@ -25,113 +34,210 @@ export class GatewayMetrics {
   readonly accessCacheLookups: Counter<'result'>;
   readonly accessInvalidations: Counter<'source'>;
   readonly userLookups: Counter<'result'>;
+  readonly tokenVerification: Histogram<'result'>;
+  readonly tokenCacheLookups: Counter<'result'>;
+  readonly dependencyUp: Gauge<'dependency'>;
 
-  constructor() {
+  constructor(enabled = true) {
     this.registry = createMetricsRegistry('gateway');
-    const registers = [this.registry];
-    this.requests = new Counter({
-      name: 'gateway_http_requests_total',
-      help: 'Requests answered by the gateway',
-      labelNames: ['method', 'route', 'status'],
-      registers,
-    });
-    this.duration = new Histogram({
-      name: 'gateway_http_request_duration_seconds',
-      help: 'Time from request to response end',
-      labelNames: ['method', 'route'],
-      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
-      registers,
-    });
-    this.authFailures = new Counter({
-      name: 'gateway_auth_failures_total',
-      help: 'Requests refused by authentication, by reason',
-      labelNames: ['reason'],
-      registers,
-    });
-    this.inFlight = new Gauge({
-      name: 'gateway_in_flight_requests',
-      help: 'Requests in progress',
-      registers,
-    });
-    this.downstreamRequests = new Counter({
-      name: 'gateway_downstream_requests_total',
-      help: 'Attempts sent to upstream services, by status (or error: timeout, ECONNREFUSED, …)',
-      labelNames: ['service', 'status'],
-      registers,
-    });
-    this.downstreamDuration = new Histogram({
-      name: 'gateway_downstream_request_duration_seconds',
-      help: 'Time from sending an attempt to the end of its answer',
-      labelNames: ['service'],
-      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120],
-      registers,
-    });
-    this.retries = new Counter({
-      name: 'gateway_retries_total',
-      help: 'Attempts retried, by the reason of the failed attempt',
-      labelNames: ['service', 'reason'],
-      registers,
-    });
-    this.breakerState = new Gauge({
-      name: 'gateway_circuit_breaker_state',
-      help: 'Circuit breaker state per upstream: 0 closed, 1 open, 2 half-open',
-      labelNames: ['service'],
-      aggregator: 'max',
-      registers,
-    });
-    this.rateLimited = new Counter({
-      name: 'gateway_rate_limit_exceeded_total',
-      help: 'Requests refused with 429, by route and tier',
-      labelNames: ['route', 'tier'],
-      registers,
-    });
-    this.limiterDegraded = new Gauge({
-      name: 'gateway_rate_limiter_degraded',
-      help: '1 while the rate limiter decides locally because Redis failed',
-      aggregator: 'max',
-      registers,
-    });
-    this.limiterFallbacks = new Counter({
-      name: 'gateway_rate_limiter_degraded_total',
-      help: 'Rate-limit checks decided by the local fallback, by why Redis could not',
-      labelNames: ['reason'],
-      registers,
-    });
-    this.tierLookupErrors = new Counter({
-      name: 'gateway_rate_limit_tier_lookup_errors_total',
-      help: 'Entitlement lookups that failed (the tenant kept its last known tier, or free)',
-      registers,
-    });
-    this.revocationEvents = new Counter({
-      name: 'gateway_revocation_events_total',
-      help: 'Revocation events applied, by where they came from (feed, redis)',
-      labelNames: ['source'],
-      registers,
-    });
-    this.userLookups = new Counter({
-      name: 'gateway_user_lookups_total',
-      help: 'User lookups by result: hit, miss, coalesced, stale (served from cache while the identity service failed), unavailable',
-      labelNames: ['result'],
-      registers,
-    });
-    this.accessDecisions = new Counter({
-      name: 'gateway_access_decisions_total',
-      help: 'Resource access decisions, by checker, result (allowed, denied) and reason (allowed, denied, timeout, error, bad_answer, circuit_open)',
-      labelNames: ['checker', 'result', 'reason'],
-      registers,
-    });
-    this.accessCacheLookups = new Counter({
-      name: 'gateway_access_cache_lookups_total',
-      help: 'Access decision cache lookups, by result (hit, miss)',
-      labelNames: ['result'],
-      registers,
-    });
-    this.accessInvalidations = new Counter({
-      name: 'gateway_access_invalidations_total',
-      help: 'Access decision invalidations applied, by source (local, redis, resubscribe)',
-      labelNames: ['source'],
-      registers,
-    });
+    const registers = enabled ? [this.registry] : [];
+    // Off: every metric is a no-op (nothing hashed or counted), and none is registered.
+    const made = <M>(metric: () => M): M => (enabled ? metric() : (NOOP as M));
+    this.requests = made(
+      () =>
+        new Counter({
+          name: 'gateway_http_requests_total',
+          help: 'Requests answered by the gateway',
+          labelNames: ['method', 'route', 'status'],
+          registers,
+        }),
+    );
+    this.duration = made(
+      () =>
+        new Histogram({
+          name: 'gateway_http_request_duration_seconds',
+          help: 'Time from request to response end',
+          labelNames: ['method', 'route'],
+          buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+          registers,
+        }),
+    );
+    this.authFailures = made(
+      () =>
+        new Counter({
+          name: 'gateway_auth_failures_total',
+          help: 'Requests refused by authentication, by reason',
+          labelNames: ['reason'],
+          registers,
+        }),
+    );
+    this.inFlight = made(
+      () =>
+        new Gauge({
+          name: 'gateway_in_flight_requests',
+          help: 'Requests in progress',
+          registers,
+        }),
+    );
+    this.downstreamRequests = made(
+      () =>
+        new Counter({
+          name: 'gateway_downstream_requests_total',
+          help: 'Attempts sent to upstream services, by status (or error: timeout, ECONNREFUSED, …)',
+          labelNames: ['service', 'status'],
+          registers,
+        }),
+    );
+    this.downstreamDuration = made(
+      () =>
+        new Histogram({
+          name: 'gateway_downstream_request_duration_seconds',
+          help: 'Time from sending an attempt to the end of its answer',
+          labelNames: ['service'],
+          buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120],
+          registers,
+        }),
+    );
+    this.retries = made(
+      () =>
+        new Counter({
+          name: 'gateway_retries_total',
+          help: 'Attempts retried, by the reason of the failed attempt',
+          labelNames: ['service', 'reason'],
+          registers,
+        }),
+    );
+    this.breakerState = made(
+      () =>
+        new Gauge({
+          name: 'gateway_circuit_breaker_state',
+          help: 'Circuit breaker state per upstream: 0 closed, 1 open, 2 half-open',
+          labelNames: ['service'],
+          aggregator: 'max',
+          registers,
+        }),
+    );
+    this.rateLimited = made(
+      () =>
+        new Counter({
+          name: 'gateway_rate_limit_exceeded_total',
+          help: 'Requests refused with 429, by route and tier',
+          labelNames: ['route', 'tier'],
+          registers,
+        }),
+    );
+    this.limiterDegraded = made(
+      () =>
+        new Gauge({
+          name: 'gateway_rate_limiter_degraded',
+          help: '1 while the rate limiter decides locally because Redis failed',
+          aggregator: 'max',
+          registers,
+        }),
+    );
+    this.limiterFallbacks = made(
+      () =>
+        new Counter({
+          name: 'gateway_rate_limiter_degraded_total',
+          help: 'Rate-limit checks decided by the local fallback, by why Redis could not',
+          labelNames: ['reason'],
+          registers,
+        }),
+    );
+    this.tierLookupErrors = made(
+      () =>
+        new Counter({
+          name: 'gateway_rate_limit_tier_lookup_errors_total',
+          help: 'Entitlement lookups that failed (the tenant kept its last known tier, or free)',
+          registers,
+        }),
+    );
+    this.revocationEvents = made(
+      () =>
+        new Counter({
+          name: 'gateway_revocation_events_total',
+          help: 'Revocation events applied, by where they came from (feed, redis)',
+          labelNames: ['source'],
+          registers,
+        }),
+    );
+    this.userLookups = made(
+      () =>
+        new Counter({
+          name: 'gateway_user_lookups_total',
+          help: 'User lookups by result: hit, miss, coalesced, stale (served from cache while the identity service failed), unavailable',
+          labelNames: ['result'],
+          registers,
+        }),
+    );
+    this.accessDecisions = made(
+      () =>
+        new Counter({
+          name: 'gateway_access_decisions_total',
+          help: 'Resource access decisions, by checker, result (allowed, denied) and reason (allowed, denied, timeout, error, bad_answer, circuit_open)',
+          labelNames: ['checker', 'result', 'reason'],
+          registers,
+        }),
+    );
+    this.accessCacheLookups = made(
+      () =>
+        new Counter({
+          name: 'gateway_access_cache_lookups_total',
+          help: 'Access decision cache lookups, by result (hit, miss)',
+          labelNames: ['result'],
+          registers,
+        }),
+    );
+    this.tokenVerification = made(
+      () =>
+        new Histogram({
+          name: 'gateway_token_verification_duration_seconds',
+          help: 'Signature and claims checks of tokens not in the verified-token cache, by result (valid, invalid)',
+          labelNames: ['result'],
+          buckets: [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1, 0.5],
+          registers,
+        }),
+    );
+    this.tokenCacheLookups = made(
+      () =>
+        new Counter({
+          name: 'gateway_token_cache_lookups_total',
+          help: 'Verified-token cache lookups, by result (hit, miss)',
+          labelNames: ['result'],
+          registers,
+        }),
+    );
+    const dependencies = () => this.#dependencies;
+    this.dependencyUp = made(
+      () =>
+        new Gauge({
+          name: 'gateway_dependency_up',
+          help: 'Whether a dependency answers (1) or not (0): identity (the revocation feed), redis (rate limits)',
+          labelNames: ['dependency'],
+          aggregator: 'min',
+          registers,
+          // Read when scraped, so the value is never older than the scrape.
+          collect() {
+            for (const [dependency, up] of dependencies()) this.set({ dependency }, up() ? 1 : 0);
+          },
+        }),
+    );
+    this.accessInvalidations = made(
+      () =>
+        new Counter({
+          name: 'gateway_access_invalidations_total',
+          help: 'Access decision invalidations applied, by source (local, redis, resubscribe)',
+          labelNames: ['source'],
+          registers,
+        }),
+    );
+  }
+
+  #dependencies: ReadonlyArray<readonly [string, () => boolean]> = [];
+
+  /** The dependencies `gateway_dependency_up` reports, each with how to tell whether it is up. */
+  watchDependencies(dependencies: ReadonlyArray<readonly [string, () => boolean]>): void {
+    this.#dependencies = dependencies;
   }
 
   downstream(service: string, status: string, seconds: number): void {

@@ -8,6 +8,7 @@ import {
   randomSecret,
   startHttpServer,
 } from '@gatehouse/kit/testing';
+import type { Tracer } from '@opentelemetry/api';
 import { exportJWK, generateKeyPair, type JWK, SignJWT } from 'jose';
 import { createGateway, type Gateway } from '../src/app.ts';
 import { loadGatewayConfig } from '../src/config/load.ts';
@@ -150,6 +151,8 @@ export interface TestGatewayOptions {
   withMaskedConfig?: boolean;
   /** Environment for `{ env: NAME }` references in the config. */
   env?: Record<string, string>;
+  /** A tracer (kit's startTracing): the gateway makes spans with it. */
+  tracer?: Tracer;
 }
 
 export async function startTestGateway(options: TestGatewayOptions = {}): Promise<TestGateway> {
@@ -188,6 +191,7 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
     gateway = createGateway(config, {
       logger: logs.logger,
       ...(options.withMaskedConfig === true ? { maskedConfig: masked } : {}),
+      tracer: options.tracer,
     });
     await gateway.start();
   } catch (err) {

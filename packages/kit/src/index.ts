@@ -7,3 +7,5 @@ export * from './metrics.ts';
 export * from './secrets.ts';
 export * from './service-assertion.ts';
 export * from './shutdown.ts';
+export * from './telemetry-config.ts';
+export * from './trace-context.ts';

@@ -1,6 +1,9 @@
 import { type DestinationStream, type Logger, pino } from 'pino';
+import { activeTraceFields } from './trace-context.ts';
 
 export type { Logger } from 'pino';
+
+const NO_TRACE = Object.freeze({});
 
 /**
  * Keys that never reach a log line: credentials in headers and bodies. Paths
@@ -64,6 +67,11 @@ function build(options: LoggerOptions, destination: DestinationStream): Logger {
       timestamp: pino.stdTimeFunctions.isoTime,
       redact: { paths: REDACT_PATHS, censor: '[redacted]' },
       formatters: { level: (label) => ({ level: label }) },
+      // A line written while a request's span is active (a service's handler or query) names its
+      // trace; the gateway, which keeps no active context, adds traceId to its request lines itself.
+      mixin: () => activeTraceFields() ?? NO_TRACE,
+      // The line's own fields win; a line outside any span is left as it is (no copy).
+      mixinMergeStrategy: (line, trace) => (trace === NO_TRACE ? line : Object.assign(trace, line)),
     },
     destination,
   );

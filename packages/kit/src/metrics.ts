@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { totalmem } from 'node:os';
 import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 
 export { Counter, Gauge, Histogram, Registry } from 'prom-client';
@@ -19,5 +21,30 @@ export function createMetricsRegistry(service: string): Registry {
     aggregator: 'first',
     registers: [registry],
   }).set({ service, node_version: process.version }, 1);
+  new Gauge({
+    name: 'gatehouse_memory_limit_bytes',
+    help: 'Memory this process may use: the cgroup limit (a container), else the machine total. Compare with process_resident_memory_bytes',
+    aggregator: 'first',
+    registers: [registry],
+  }).set(memoryLimitBytes());
   return registry;
+}
+
+/** cgroup v2's memory.max (v1's limit_in_bytes) when it sets a limit, else the machine's memory. */
+export function memoryLimitBytes(
+  read: (path: string) => string = (path) => readFileSync(path, 'utf8'),
+  machine = totalmem(),
+): number {
+  for (const path of ['/sys/fs/cgroup/memory.max', '/sys/fs/cgroup/memory/memory.limit_in_bytes']) {
+    let text: string;
+    try {
+      text = read(path).trim();
+    } catch {
+      continue;
+    }
+    const bytes = Number(text);
+    // "max", or v1's "no limit" (a huge page-aligned number): the machine's memory is the limit.
+    if (Number.isSafeInteger(bytes) && bytes > 0 && bytes < machine) return bytes;
+  }
+  return machine;
 }

@@ -6,3 +6,4 @@
 export * from './db/index.ts';
 export * from './index.ts';
 export * from './service/index.ts';
+export * from './tracing.ts';

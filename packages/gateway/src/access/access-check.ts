@@ -2,6 +2,7 @@ import type { Logger, ProblemError } from '@gatehouse/kit';
 import type { RequestContext } from '../context.ts';
 import { gatewayError } from '../errors.ts';
 import { ruleMatches } from '../routing/route-table.ts';
+import type { RequestTracing } from '../tracing.ts';
 import type { AccessChecks, AccessDecision } from './access-checks.ts';
 import { type AccessRule, type AccessRuleTable, actionFor } from './rules.ts';
 
@@ -13,6 +14,7 @@ export interface AccessCheckDeps {
   readonly checks: AccessChecks;
   readonly rules: AccessRuleTable;
   readonly logger: Logger;
+  readonly tracing?: RequestTracing | undefined;
 }
 
 /**
@@ -25,7 +27,7 @@ export interface AccessCheckDeps {
  * event with its reason. Public requests carry no identity and are not checked.
  */
 export function createAccessCheck(deps: AccessCheckDeps) {
-  const { checks, rules: table, logger } = deps;
+  const { checks, rules: table, logger, tracing } = deps;
   // Most routes have no access rules: decided without a promise.
   return function accessCheck(ctx: RequestContext): Promise<void> | undefined {
     const route = ctx.route;
@@ -36,7 +38,10 @@ export function createAccessCheck(deps: AccessCheckDeps) {
     const segments = ctx.segments;
     const matching = rules.filter((rule) => ruleMatches(rule, method, segments));
     if (matching.length === 0) return undefined;
-    return decide(ctx, matching);
+    if (tracing === undefined) return decide(ctx, matching);
+    return tracing.wrap(ctx, 'gateway.access_check', { 'gatehouse.access.rules': matching.length }, () =>
+      decide(ctx, matching),
+    );
   };
 
   async function decide(ctx: RequestContext, matching: readonly AccessRule[]): Promise<void> {
@@ -86,6 +91,7 @@ export function createAccessCheck(deps: AccessCheckDeps) {
           rule: rule.source,
           route: ctx.route?.id,
           requestId: ctx.requestId,
+          traceId: ctx.traceId,
         },
         'access denied',
       );

@@ -221,6 +221,11 @@ export const gatewayConfigSchema = z.strictObject({
     .prefault({}),
   accessLog: z.boolean().default(true),
   /**
+   * The gateway's own series on the admin /metrics (process metrics are always there). Off only
+   * to measure what they cost (bench/): an operator without them is blind.
+   */
+  metrics: z.boolean().default(true),
+  /**
    * The identity service: the gateway pulls its revocation feed (and listens on
    * Redis when `redisUrl` is set). Without it tokens are not checked for
    * revocation, which the gateway says loudly at start.

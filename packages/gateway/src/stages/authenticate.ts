@@ -1,7 +1,9 @@
 import type { Logger } from '@gatehouse/kit';
 import type { RequestContext } from '../context.ts';
 import { gatewayError } from '../errors.ts';
-import { TokenRejected, type TokenVerifier } from '../identity/verifier.ts';
+import { type Identity, TokenRejected, type TokenVerifier } from '../identity/verifier.ts';
+import type { GatewayMetrics } from '../metrics.ts';
+import type { RequestTracing } from '../tracing.ts';
 
 export const BEARER_CHALLENGE = 'Bearer realm="gatehouse"';
 export const INVALID_TOKEN_CHALLENGE = 'Bearer realm="gatehouse", error="invalid_token"';
@@ -21,6 +23,8 @@ export interface AuthenticateDeps {
   readonly verifier: TokenVerifier;
   readonly logger: Logger;
   readonly onFailure?: (reason: string) => void;
+  readonly metrics?: GatewayMetrics;
+  readonly tracing?: RequestTracing | undefined;
 }
 
 /**
@@ -28,7 +32,29 @@ export interface AuthenticateDeps {
  * and not forwarded). Every other request needs exactly one
  * `Authorization: Bearer` header with a token the verifier accepts.
  */
-export function createAuthenticate({ verifier, onFailure }: AuthenticateDeps) {
+export function createAuthenticate({ verifier, onFailure, metrics, tracing }: AuthenticateDeps) {
+  const cacheHit = metrics?.tokenCacheLookups.labels({ result: 'hit' });
+  const cacheMiss = metrics?.tokenCacheLookups.labels({ result: 'miss' });
+  const valid = metrics?.tokenVerification.labels({ result: 'valid' });
+  const rejected = metrics?.tokenVerification.labels({ result: 'invalid' });
+
+  /** A signature and claims check (a token not seen before), timed and traced. */
+  function verify(ctx: RequestContext, token: string): Promise<Identity> {
+    const started = performance.now();
+    const timed = () =>
+      verifier.verify(token).then(
+        (identity) => {
+          valid?.observe((performance.now() - started) / 1000);
+          return identity;
+        },
+        (err: unknown) => {
+          rejected?.observe((performance.now() - started) / 1000);
+          throw err;
+        },
+      );
+    return tracing === undefined ? timed() : tracing.wrap(ctx, 'gateway.verify_token', {}, timed);
+  }
+
   function invalid(ctx: RequestContext, reason: string): never {
     ctx.failure = reason;
     onFailure?.(reason);
@@ -62,10 +88,12 @@ export function createAuthenticate({ verifier, onFailure }: AuthenticateDeps) {
     // A token verified before (the common case: clients reuse theirs) needs no promise.
     const known = verifier.cached(token);
     if (known !== undefined) {
+      cacheHit?.inc();
       ctx.identity = known;
       return undefined;
     }
-    return verifier.verify(token).then(
+    cacheMiss?.inc();
+    return verify(ctx, token).then(
       (identity) => {
         ctx.identity = identity;
       },

@@ -9,6 +9,7 @@ import type { RateLimiting } from '../ratelimit/index.ts';
 import type { RevocationList } from '../revocation/list.ts';
 import type { ClientAddressResolver } from '../routing/client-address.ts';
 import type { RouteTable } from '../routing/route-table.ts';
+import type { RequestTracing } from '../tracing.ts';
 import type { Upstreams } from '../upstream/upstreams.ts';
 
 /** What the stages are built from; assembled once by app.ts. */
@@ -27,5 +28,7 @@ export interface StageDeps {
   readonly accessRules: AccessRuleTable;
   /** Present when the identity service is configured with user lookups on. */
   readonly users: UserDirectory | undefined;
+  /** Present when spans are exported (OTLP endpoint set). */
+  readonly tracing?: RequestTracing | undefined;
   readonly onFailure?: (reason: string) => void;
 }

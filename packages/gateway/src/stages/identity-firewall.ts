@@ -142,6 +142,7 @@ export function createIdentityFirewall({ clientAddress, logger }: FirewallDeps) 
         {
           event: 'identity_header_dropped',
           requestId: ctx.requestId,
+          traceId: ctx.traceId,
           headers: spoofed,
           clientIp: ctx.clientIp,
         },

@@ -1,8 +1,10 @@
 import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { type Span, SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import type { RequestContext } from '../context.ts';
 import { gatewayError } from '../errors.ts';
 import type { GatewayMetrics } from '../metrics.ts';
+import { type RequestTracing, traceparentOf } from '../tracing.ts';
 import { BODY_TOO_LARGE, BodyLimit } from '../upstream/body-limit.ts';
 import { CLIENT_GONE, codeError, ProxyHandler, UPSTREAM_DEADLINE } from '../upstream/proxy-handler.ts';
 import type { Upstream, Upstreams } from '../upstream/upstreams.ts';
@@ -38,7 +40,11 @@ type Failure = Error & { code?: string; abortReason?: { code?: string } };
  *   the upstream's retry budget.
  * - A client that goes away cancels the upstream request.
  */
-export function createProxy(upstreams: Upstreams, metrics: GatewayMetrics) {
+export function createProxy(
+  upstreams: Upstreams,
+  metrics: GatewayMetrics,
+  tracing?: RequestTracing | undefined,
+) {
   return async function proxy(ctx: RequestContext): Promise<void> {
     const { req } = ctx;
     const route = ctx.route;
@@ -101,6 +107,14 @@ export function createProxy(upstreams: Upstreams, metrics: GatewayMetrics) {
         : undefined;
       const handler = new ProxyHandler(ctx, timeoutMs, holdIf);
       limit?.once('error', (err) => handler.abort(err));
+      // Each attempt is a client span, and the upstream's span is its child.
+      const span = tracing?.child(ctx, ctx.method, SpanKind.CLIENT, {
+        'http.request.method': ctx.method,
+        'url.full': upstream.config.origin + ctx.upstreamPath,
+        'gatehouse.upstream': upstream.config.name,
+        'http.request.resend_count': attempt,
+      });
+      if (span !== undefined) ctx.headers.traceparent = traceparentOf(span);
       guard.inFlight++;
       const sent = performance.now();
       upstream.pool.dispatch(
@@ -120,12 +134,14 @@ export function createProxy(upstreams: Upstreams, metrics: GatewayMetrics) {
         if (outcome.status >= 500) guard.breaker.failure(probe);
         else guard.breaker.success(probe);
         metrics.downstream(upstream.config.name, String(outcome.status), (performance.now() - sent) / 1000);
+        if (span !== undefined) endAttempt(span, outcome.status, undefined);
         if (!outcome.held) return;
         metrics.retries.inc({ service: upstream.config.name, reason: String(outcome.status) });
       } catch (err) {
         guard.inFlight--;
         const failure = err as Failure;
         const reason = failure.abortReason?.code;
+        if (span !== undefined) endAttempt(span, undefined, reason ?? failure.code ?? 'unknown');
         if (reason === CLIENT_GONE) {
           guard.breaker.release(probe);
           ctx.failure = 'client_gone';
@@ -170,4 +186,12 @@ function upstreamFailure(ctx: RequestContext, failure: Failure, reason: string |
   }
   ctx.failure = `upstream_error:${failure.code ?? 'unknown'}`;
   return gatewayError('GW_UPSTREAM_UNAVAILABLE', 'The upstream service could not be reached.');
+}
+
+function endAttempt(span: Span, status: number | undefined, error: string | undefined): void {
+  if (status !== undefined) span.setAttribute('http.response.status_code', status);
+  if (error !== undefined) span.setAttribute('error.type', error);
+  if (error !== undefined || (status !== undefined && status >= 500))
+    span.setStatus({ code: SpanStatusCode.ERROR });
+  span.end();
 }

@@ -3,6 +3,7 @@ import { gatewayError } from '../errors.ts';
 import type { GatewayMetrics } from '../metrics.ts';
 import type { RateLimiting, RateLimitOutcome } from '../ratelimit/index.ts';
 import type { CompiledRoute } from '../routing/route-table.ts';
+import type { RequestTracing } from '../tracing.ts';
 
 /**
  * Stage 9. Keeps each caller within its limits: the key is the verified
@@ -13,7 +14,16 @@ import type { CompiledRoute } from '../routing/route-table.ts';
  * Retry-After. When Redis fails the limiter decides locally (never unlimited,
  * never a 500): see ratelimit/redis.ts.
  */
-export function createRateLimit(rateLimiting: RateLimiting, metrics: GatewayMetrics) {
+export function createRateLimit(
+  rateLimiting: RateLimiting,
+  metrics: GatewayMetrics,
+  tracing?: RequestTracing | undefined,
+) {
+  // The slow path is a Redis round trip (or the tenant's tier lookup): that is what the span times.
+  const spanAttributes =
+    rateLimiting.status().backend === 'redis'
+      ? { 'db.system.name': 'redis', 'db.operation.name': 'EVALSHA' }
+      : {};
   function apply(ctx: RequestContext, route: CompiledRoute, outcome: RateLimitOutcome): void {
     const { decision, tier, headers } = outcome;
     Object.assign(ctx.responseHeaders, headers);
@@ -34,8 +44,12 @@ export function createRateLimit(rateLimiting: RateLimiting, metrics: GatewayMetr
       apply(ctx, route, now);
       return undefined;
     }
-    return rateLimiting
-      .limit(ctx.identity, ctx.clientIp, route)
-      .then((outcome) => apply(ctx, route, outcome));
+    const pending =
+      tracing === undefined
+        ? rateLimiting.limit(ctx.identity, ctx.clientIp, route)
+        : tracing.wrap(ctx, 'gateway.rate_limit', spanAttributes, () =>
+            rateLimiting.limit(ctx.identity, ctx.clientIp, route),
+          );
+    return pending.then((outcome) => apply(ctx, route, outcome));
   };
 }

@@ -1,5 +1,6 @@
 import { randomFillSync, randomUUID } from 'node:crypto';
 import type { RequestContext } from '../context.ts';
+import { type RequestTracing, traceparentOf } from '../tracing.ts';
 
 const SANE_REQUEST_ID = /^[A-Za-z0-9._:-]{8,128}$/;
 const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
@@ -23,21 +24,31 @@ function randomHex(bytes: number): string {
 /**
  * Stage 1. Accepts a sane inbound `x-request-id` (so a client or load balancer
  * can correlate), else generates one; continues a valid W3C trace context or
- * starts a new trace. The gateway's hop gets its own span id.
+ * starts a new trace. The gateway's hop gets its own span id: with tracing on,
+ * its server span's (sampled per the parent, or the configured ratio).
  */
-export function requestId(ctx: RequestContext): void {
-  const inbound = ctx.req.headers['x-request-id'];
-  ctx.requestId = typeof inbound === 'string' && SANE_REQUEST_ID.test(inbound) ? inbound : randomUUID();
-  ctx.responseHeaders['x-request-id'] = ctx.requestId;
+export function createRequestId(tracing: RequestTracing | undefined) {
+  return function requestId(ctx: RequestContext): void {
+    const inbound = ctx.req.headers['x-request-id'];
+    ctx.requestId = typeof inbound === 'string' && SANE_REQUEST_ID.test(inbound) ? inbound : randomUUID();
+    ctx.responseHeaders['x-request-id'] = ctx.requestId;
 
-  const parent = ctx.req.headers.traceparent;
-  const match = typeof parent === 'string' ? TRACEPARENT.exec(parent) : null;
-  const spanId = randomHex(8);
-  if (match !== null && match[1] !== ZERO_TRACE && match[2] !== ZERO_SPAN) {
-    ctx.traceparent = `00-${match[1]}-${spanId}-${match[3]}`;
+    const parent = ctx.req.headers.traceparent;
+    let match = typeof parent === 'string' ? TRACEPARENT.exec(parent) : null;
+    if (match !== null && (match[1] === ZERO_TRACE || match[2] === ZERO_SPAN)) match = null;
     const state = ctx.req.headers.tracestate;
-    if (typeof state === 'string' && state.length <= 512) ctx.tracestate = state;
-  } else {
-    ctx.traceparent = `00-${randomHex(16)}-${spanId}-01`;
-  }
+    const traceState = match !== null && typeof state === 'string' && state.length <= 512 ? state : undefined;
+    ctx.tracestate = traceState;
+    if (tracing !== undefined) {
+      const span = tracing.startServer(ctx, match, traceState);
+      ctx.span = span;
+      ctx.traceparent = traceparentOf(span);
+      ctx.traceId = span.spanContext().traceId;
+      return;
+    }
+    const spanId = randomHex(8);
+    const traceId = match === null ? randomHex(16) : (match[1] as string);
+    ctx.traceparent = `00-${traceId}-${spanId}-${match === null ? '01' : match[3]}`;
+    ctx.traceId = traceId;
+  };
 }

@@ -2,6 +2,7 @@ import type { RequestContext } from '../context.ts';
 import { gatewayError } from '../errors.ts';
 import type { UserDirectory, UserRecord } from '../identity/user-directory.ts';
 import type { Identity } from '../identity/verifier.ts';
+import type { RequestTracing } from '../tracing.ts';
 import { invalidTokenError } from './authenticate.ts';
 
 /**
@@ -11,7 +12,11 @@ import { invalidTokenError } from './authenticate.ts';
  * token's for the rest of the pipeline (a demoted admin loses admin at once).
  * Identity service down and nothing cached: 503, never a guess.
  */
-export function createUserCheck(directory: UserDirectory, onFailure?: (reason: string) => void) {
+export function createUserCheck(
+  directory: UserDirectory,
+  onFailure?: (reason: string) => void,
+  tracing?: RequestTracing | undefined,
+) {
   // The identity with current roles, kept per token identity and record: the assertion signer
   // caches its encoding per identity object, so a new object per request would undo that.
   const adjusted = new WeakMap<Identity, { record: UserRecord; identity: Identity }>();
@@ -40,7 +45,11 @@ export function createUserCheck(directory: UserDirectory, onFailure?: (reason: s
       apply(ctx, identity, cached);
       return undefined;
     }
-    return directory.lookup(identity.sub, identity.tid).then(
+    const lookup =
+      tracing === undefined
+        ? directory.lookup(identity.sub, identity.tid)
+        : tracing.wrap(ctx, 'gateway.user_lookup', {}, () => directory.lookup(identity.sub, identity.tid));
+    return lookup.then(
       (record) => apply(ctx, identity, record),
       (err: unknown) => {
         if ((err as { code?: unknown }).code !== 'IDENTITY_UNAVAILABLE') throw err;

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { openPglite } from './pglite.ts';
 import { openPostgres } from './postgres.ts';
+import { withQuerySpans } from './traced.ts';
 import type { Database } from './types.ts';
 
 export {
@@ -25,14 +26,14 @@ export function databaseConfigFromEnv(databaseUrl: string | undefined, dataDir: 
   return { kind: 'pglite', dataDir: join(dataDir, 'db') };
 }
 
-export function openDatabase(config: DatabaseConfig): Promise<Database> {
+export async function openDatabase(config: DatabaseConfig): Promise<Database> {
   switch (config.kind) {
     case 'postgres':
-      return openPostgres({ url: config.url, schema: config.schema });
+      return withQuerySpans(await openPostgres({ url: config.url, schema: config.schema }));
     case 'pglite':
-      return openPglite(config.dataDir);
+      return withQuerySpans(await openPglite(config.dataDir));
     case 'memory':
-      return openPglite(undefined);
+      return withQuerySpans(await openPglite(undefined));
   }
 }
 

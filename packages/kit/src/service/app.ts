@@ -10,6 +10,7 @@ import { isProblemError, PROBLEM_CONTENT_TYPE, ProblemError, toProblem } from '.
 import { type Readiness, readinessHttpStatus } from '../health.ts';
 import { Histogram, type Registry } from '../metrics.ts';
 import { REQUEST_ID_HEADER, requestIdFor } from './request-id.ts';
+import { addRequestTracing, requestSpan } from './tracing.ts';
 
 export interface ServiceAppOptions {
   /** Error code prefix: `AUTH` gives `AUTH_VALIDATION`, `AUTH_INTERNAL` … */
@@ -91,6 +92,7 @@ export function createServiceApp(options: ServiceAppOptions): FastifyInstance {
     registers: [metrics],
   });
 
+  addRequestTracing(app);
   app.addHook('onRequest', async (req, reply) => {
     reply.header(REQUEST_ID_HEADER, req.id);
   });
@@ -102,7 +104,13 @@ export function createServiceApp(options: ServiceAppOptions): FastifyInstance {
       reply.elapsedTime / 1000,
     );
     req.log.info(
-      { method: req.method, route, status: reply.statusCode, ms: Math.round(reply.elapsedTime) },
+      {
+        method: req.method,
+        route,
+        status: reply.statusCode,
+        ms: Math.round(reply.elapsedTime),
+        traceId: requestSpan(req)?.spanContext().traceId,
+      },
       'request done',
     );
   });
@@ -111,6 +119,7 @@ export function createServiceApp(options: ServiceAppOptions): FastifyInstance {
     const problem = classify(err, prefix);
     if (problem === undefined || problem.status >= 500) {
       req.log.error({ err }, 'request failed');
+      requestSpan(req)?.recordException(err);
     }
     const doc = toProblem(problem ?? err, req.id, `${prefix}_INTERNAL`);
     if (problem?.headers !== undefined) reply.headers(problem.headers);
