@@ -1,13 +1,12 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { randomSecret, startHttpServer } from '@gatehouse/kit/testing';
-import { SignJWT } from 'jose';
 import { Agent, request } from 'undici';
 import { freePort } from '../../scripts/backends.ts';
+import { startGateway, token, upstream } from './process.ts';
 
 /**
  * The gateway as a real process under load: a graceful shutdown that fails no
@@ -15,82 +14,11 @@ import { freePort } from '../../scripts/backends.ts';
  * stopped and restarted under load.
  */
 
-const root = join(import.meta.dirname, '..', '..');
-const main = join(root, 'packages/gateway/src/main.ts');
 const redisServer = ['/usr/bin/redis-server', '/usr/local/bin/redis-server'].find((p) => existsSync(p));
 const NO_REDIS =
   redisServer === undefined
     ? 'SKIPPED: redis-server is not installed (apt-get install -y redis-server)'
     : false;
-const jwtSecret = randomSecret();
-const assertionSecret = randomSecret();
-
-interface Gw {
-  url: string;
-  adminUrl: string;
-  child: ChildProcess;
-  exited: Promise<number | null>;
-  output: () => string;
-}
-
-async function startGateway(name: string, upstreamUrl: string, extra = ''): Promise<Gw> {
-  const dir = mkdtempSync(join(tmpdir(), `gatehouse-${name}-`));
-  const config = join(dir, 'gateway.yaml');
-  writeFileSync(
-    config,
-    `
-listen: { port: 0 }
-admin: { port: 0 }
-auth: { issuer: https://auth.test, audience: gatehouse, hs256Secret: { env: JWT_SECRET } }
-assertion: { keys: [ { kid: gw1, secret: { env: GATEWAY_ASSERTION_SECRET } } ] }
-accessLog: false
-upstreams: { up: { url: ${upstreamUrl} } }
-routes: [ { prefix: /api, upstream: up } ]
-${extra}
-`,
-  );
-  const child = spawn(process.execPath, [main, 'serve', '--config', config], {
-    env: { PATH: process.env.PATH ?? '', JWT_SECRET: jwtSecret, GATEWAY_ASSERTION_SECRET: assertionSecret },
-    stdio: 'pipe',
-  });
-  after(() => child.kill('SIGKILL'));
-  let out = '';
-  child.stdout?.on('data', (c) => {
-    out += c;
-  });
-  child.stderr?.on('data', (c) => {
-    out += c;
-  });
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  const end = Date.now() + 15_000;
-  for (;;) {
-    const match = /"url":"(http:\/\/[^"]+)","adminUrl":"(http:\/\/[^"]+)"/.exec(out);
-    if (match !== null)
-      return { url: match[1] as string, adminUrl: match[2] as string, child, exited, output: () => out };
-    if (Date.now() > end) assert.fail(`gateway did not start:\n${out}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-function token(sub: string): Promise<string> {
-  return new SignJWT({ tid: 'tenant-1', roles: ['member'] })
-    .setProtectedHeader({ alg: 'HS256', typ: 'at+jwt' })
-    .setIssuer('https://auth.test')
-    .setAudience('gatehouse')
-    .setSubject(sub)
-    .setJti(randomSecret(12))
-    .setIssuedAt()
-    .setExpirationTime('5m')
-    .sign(new TextEncoder().encode(jwtSecret));
-}
-
-async function upstream() {
-  const server = await startHttpServer((_req, res) => {
-    setTimeout(() => res.end('ok'), 5);
-  });
-  after(() => server.close());
-  return server;
-}
 
 async function startRedis(): Promise<{
   url: string;

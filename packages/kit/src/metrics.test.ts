@@ -19,6 +19,8 @@ describe('createMetricsRegistry', () => {
       /^gatehouse_service_info\{service="svc-metrics-a",node_version="v\d+\.\d+\.\d+"\} 1$/m,
     );
     assert.equal(registry.contentType.startsWith('text/plain'), true);
+    assert.doesNotMatch(text, /^nodejs_active_\w+_total/m, 'no gauge named *_total');
+    assert.match(text, /^# TYPE nodejs_active_handles gauge$/m);
   });
 
   it('keeps registries apart and adds no label of its own to other series', async () => {

@@ -14,6 +14,15 @@ export { Counter, Gauge, Histogram, Registry } from 'prom-client';
 export function createMetricsRegistry(service: string): Registry {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
+  // Gauges named *_total break the exposition conventions (promtool check metrics says so); the
+  // same counts are there by type (nodejs_active_handles{type} …), so the totals go.
+  for (const name of [
+    'nodejs_active_handles_total',
+    'nodejs_active_requests_total',
+    'nodejs_active_resources_total',
+  ]) {
+    registry.removeSingleMetric(name);
+  }
   new Gauge({
     name: 'gatehouse_service_info',
     help: 'Which Gatehouse service this process is (always 1)',
