@@ -6,6 +6,7 @@ import {
   createMetricsRegistry,
   createServiceApp,
   type Database,
+  type ErrorTracker,
   type Logger,
   openDatabase,
   Readiness,
@@ -49,6 +50,8 @@ export interface BuildOptions {
   readonly logger?: Logger;
   /** An already-open database (tests share one); otherwise opened from the config. */
   readonly database?: Database;
+  /** Where unexpected errors (500s) are reported (startErrorTracking); none by default. */
+  readonly errors?: ErrorTracker;
 }
 
 function loadKeys(config: AuthConfig, logger: Logger): { ring: KeyRing; reload?: () => void } {
@@ -104,6 +107,7 @@ export async function buildApp(config: AuthConfig, options: BuildOptions = {}): 
     readiness,
     metrics: createMetricsRegistry('auth'),
     trustProxy: [...config.trustedProxies],
+    errors: options.errors,
   });
   await app.register(cookie);
   await registerDocs(app, config);

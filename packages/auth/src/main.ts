@@ -5,6 +5,7 @@ import {
   installGracefulShutdown,
   loadTelemetryConfig,
   maskSecrets,
+  startErrorTracking,
   startTracing,
   type TelemetryConfig,
 } from '@gatehouse/kit/service';
@@ -37,13 +38,17 @@ logger.info(
 
 // Registered before the app is built: request and query spans find the provider through the API.
 const tracing = await startTracing(telemetry, { logger, register: true });
+// The Sentry SDK is loaded only when SENTRY_DSN is set.
+const errors = await startErrorTracking(telemetry, logger);
 try {
-  const auth = await buildApp(config, { logger });
+  const auth = await buildApp(config, { logger, errors });
   installGracefulShutdown({
     logger,
     servers: [auth.app.server],
     readiness: auth.readiness,
+    // Closed in reverse: error tracking last, so what fails while closing is still reported.
     resources: [
+      { name: 'error tracking', close: () => errors.close(2000) },
       { name: 'span export', close: () => tracing.shutdown() },
       { name: 'auth resources', close: () => auth.closeResources() },
     ],

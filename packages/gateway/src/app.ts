@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import {
   createAssertionSigner,
+  type ErrorTracker,
   handleProbe,
   isProblemError,
   type Logger,
@@ -42,6 +43,8 @@ export interface GatewayOptions {
   readonly maskedConfig?: unknown;
   /** The tracer when spans are exported (kit's startTracing); none: no spans, trace context still flows. */
   readonly tracer?: Tracer | undefined;
+  /** Unexpected pipeline errors are reported here (kit's startErrorTracking). */
+  readonly errors?: ErrorTracker;
 }
 
 export interface Gateway {
@@ -202,11 +205,18 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions): G
 
   function answerError(ctx: RequestContext, err: unknown): void {
     if ((err as { code?: unknown } | null)?.code === CLIENT_GONE) return;
-    if (!isProblemError(err))
+    if (!isProblemError(err)) {
       logger.error(
         { err, requestId: ctx.requestId, traceId: ctx.traceId },
         'unhandled error in the pipeline',
       );
+      options.errors?.capture(err, {
+        requestId: ctx.requestId,
+        traceId: ctx.traceId,
+        route: ctx.route?.id,
+        method: ctx.method,
+      });
+    }
     const { res, req } = ctx;
     if (res.headersSent) {
       res.destroy();

@@ -11,6 +11,7 @@ import {
   LOG_LEVELS,
   loadTelemetryConfig,
   parseConfig,
+  startErrorTracking,
   type TelemetryConfig,
 } from '@gatehouse/kit';
 import { z } from 'zod';
@@ -72,7 +73,14 @@ export async function serve(configPath: string | undefined, env: Env, workersFla
     telemetry.traces.endpoint === undefined
       ? undefined
       : await (await import('@gatehouse/kit/tracing')).startTracing(telemetry, { logger });
-  const gateway = createGateway(config, { logger, maskedConfig: loaded.masked, tracer: tracing?.tracer });
+  // The Sentry SDK is loaded only when SENTRY_DSN is set.
+  const errors = await startErrorTracking(telemetry, logger);
+  const gateway = createGateway(config, {
+    logger,
+    maskedConfig: loaded.masked,
+    tracer: tracing?.tracer,
+    errors,
+  });
   try {
     await gateway.start();
   } catch (err) {
@@ -100,7 +108,9 @@ export async function serve(configPath: string | undefined, env: Env, workersFla
     readiness: gateway.readiness,
     deadlineMs: config.limits.shutdownDeadlineMs,
     drainDelayMs: config.limits.shutdownDrainDelayMs,
+    // Closed in reverse: error tracking last, so what fails while closing is still reported.
     resources: [
+      { name: 'error tracking', close: () => errors.close(2000) },
       { name: 'upstream pools and key refresh', close: () => gateway.close() },
       ...(tracing === undefined ? [] : [{ name: 'span export', close: () => tracing.shutdown() }]),
     ],

@@ -6,6 +6,7 @@ import Fastify, {
   LogController,
 } from 'fastify';
 import type { Logger } from 'pino';
+import type { ErrorTracker } from '../error-tracking.ts';
 import { isProblemError, PROBLEM_CONTENT_TYPE, ProblemError, toProblem } from '../errors.ts';
 import { type Readiness, readinessHttpStatus } from '../health.ts';
 import { Histogram, type Registry } from '../metrics.ts';
@@ -21,6 +22,8 @@ export interface ServiceAppOptions {
   readonly bodyLimit?: number;
   /** Addresses of proxies whose `x-forwarded-for` is believed (the gateway). */
   readonly trustProxy?: FastifyServerOptions['trustProxy'];
+  /** Unexpected errors (500s) are reported here (startErrorTracking). */
+  readonly errors?: ErrorTracker;
 }
 
 /** Probes and metrics stay out of the OpenAPI document (`hide` is read by @fastify/swagger). */
@@ -122,6 +125,17 @@ export function createServiceApp(options: ServiceAppOptions): FastifyInstance {
       requestSpan(req)?.recordException(err);
     }
     const doc = toProblem(problem ?? err, req.id, `${prefix}_INTERNAL`);
+    if (problem === undefined || problem.status >= 500) {
+      options.errors?.capture(err, {
+        requestId: req.id,
+        traceId: requestSpan(req)?.spanContext().traceId,
+        route: req.routeOptions.url,
+        method: req.method,
+        status: doc.status,
+        tenantId: req.identity?.tid,
+        userId: req.identity?.sub,
+      });
+    }
     if (problem?.headers !== undefined) reply.headers(problem.headers);
     reply.code(doc.status).header('content-type', PROBLEM_CONTENT_TYPE).header('cache-control', 'no-store');
     return reply.send(JSON.stringify(doc));
