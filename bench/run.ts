@@ -6,7 +6,7 @@ import { describeMachine } from './lib/machine.ts';
 import { type BenchOptions, plannedSeconds, readOptions } from './lib/options.ts';
 import { gatewayRevision, writeReport } from './lib/output.ts';
 import { setUpPinning } from './lib/pin.ts';
-import { buildRows, disturbance, fullVsFoundation, textTable } from './lib/report.ts';
+import { buildRows, disturbance, fullVsFoundation, observabilityCost, textTable } from './lib/report.ts';
 import { runRounds } from './lib/rounds.ts';
 import { startAll, type TokenSource } from './lib/setup.ts';
 import { createSigner, tokenPool } from './lib/tokens.ts';
@@ -87,8 +87,10 @@ async function main(): Promise<void> {
         ? undefined
         : `fresh-token run: ${tokens.used()} requests built from a pool of ${tokens.pool.length} distinct tokens${tokens.used() > tokens.pool.length ? ` (the pool wrapped ${Math.floor(tokens.used() / tokens.pool.length)}×; a token came back only after ${tokens.pool.length} others)` : ' (no token sent twice)'}`;
     const target = fullVsFoundation(rows);
+    const observability = observabilityCost(rows);
     const notes = [
       ...(target === undefined ? [] : [target]),
+      ...(observability === undefined ? [] : [observability]),
       `gateways: LOG_LEVEL=${o.gatewayLogLevel} and the access log on (config default) in the foundation and the full-pipeline gateway alike: ${['info', 'debug', 'trace'].includes(o.gatewayLogLevel) ? 'one JSON line per request, stdout to a log file in the scratch directory' : 'the access-log record is built but the level drops it'}`,
       `pinning: ${pinning.enabled ? pinning.reason : `off (${pinning.reason})`}`,
       `tokens: ${o.alg}${o.alg === 'EdDSA' ? ' (Ed25519, static public JWK in the gateway config)' : ' (hs256Secret)'}` +

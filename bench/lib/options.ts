@@ -10,6 +10,8 @@ export const CONTENDERS = [
   'gateway-reused',
   'gateway-fresh',
   'gateway-full',
+  'gateway-bare',
+  'gateway-traced',
   'fast-gateway',
   'nginx',
 ] as const;

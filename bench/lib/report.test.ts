@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import type { Contender, Round } from './contest.ts';
 import { roundOrder } from './contest.ts';
 import type { Sample } from './load.ts';
-import { buildRows, fullVsFoundation, markdownTable, roundsTable } from './report.ts';
+import { buildRows, fullVsFoundation, markdownTable, observabilityCost, roundsTable } from './report.ts';
 
 const sample = (rps: number): Sample => ({
   rps,
@@ -73,4 +73,17 @@ test('the full pipeline is reported as a share of the foundation gateway', () =>
     /^full pipeline with Redis: 80% of the foundation gateway's throughput \(target ≥ 80%\)/,
   );
   assert.equal(fullVsFoundation(rows.filter((r) => r.id !== 'gateway-full')), undefined);
+});
+
+test('the cost of metrics and tracing is reported against both off, with the verdict', () => {
+  const rows = buildRows(
+    [contender('direct'), contender('gateway-bare'), contender('gateway-traced')],
+    new Map([
+      ['direct', [40].map(round)],
+      ['gateway-bare', [10].map(round)],
+      ['gateway-traced', [9].map(round)],
+    ]),
+  );
+  assert.match(observabilityCost(rows) ?? '', /cost 10\.0% of throughput .*target NOT met/);
+  assert.equal(observabilityCost(rows.filter((r) => r.id !== 'gateway-bare')), undefined);
 });

@@ -65,6 +65,25 @@ export function fullVsFoundation(rows: readonly Row[]): string | undefined {
   );
 }
 
+/**
+ * Issue 5's target: metrics and tracing (10% sampled, exported) against both off, measured in the
+ * same run: under 5% fewer requests per second and under 1 ms more p99. Undefined unless both ran.
+ */
+export function observabilityCost(rows: readonly Row[]): string | undefined {
+  const on = rows.find((r) => r.id === 'gateway-traced');
+  const off = rows.find((r) => r.id === 'gateway-bare');
+  if (on === undefined || off === undefined || !(off.rps > 0)) return undefined;
+  const drop = 1 - on.rps / off.rps;
+  const addedP99 = on.p99 - off.p99;
+  const verdict = drop < 0.05 && addedP99 < 1 ? 'target met' : 'target NOT met';
+  return (
+    `observability: metrics + tracing (10% sampled, OTLP export) cost ${(drop * 100).toFixed(1)}% of throughput ` +
+    `and ${addedP99.toFixed(2)} ms of p99 against both off (target < 5% and < 1 ms: ${verdict}) ` +
+    `(${fmt(on.rps)} vs ${fmt(off.rps)} req/s; p99 ${on.p99.toFixed(2)} vs ${off.p99.toFixed(2)} ms; ` +
+    `gateway CPU ${fmt(on.proxyCpuUsPerReq)} vs ${fmt(off.proxyCpuUsPerReq)} µs per request)`
+  );
+}
+
 export function buildRows(contenders: readonly Contender[], results: ReadonlyMap<string, Round[]>): Row[] {
   const base = contenders.map((c) => {
     const rounds = results.get(c.id) ?? [];

@@ -1,7 +1,8 @@
 import { startFastGateway } from '../servers/fast-gateway.ts';
-import { gatewayMissing, startGateway } from '../servers/gateway.ts';
+import { gatewayConfig, gatewayMissing, startGateway } from '../servers/gateway.ts';
 import { type FullPipeline, startFullPipeline } from '../servers/gateway-full.ts';
 import { findNginx, startNginx } from '../servers/nginx.ts';
+import { startOtlpSink } from '../servers/otlp-sink.ts';
 import { findRedis } from '../servers/redis.ts';
 import type { Server, ServerContext } from '../servers/server.ts';
 import { startUpstream } from '../servers/upstream.ts';
@@ -16,6 +17,8 @@ export const LABELS: Record<ContenderId, string> = {
   'gateway-reused': 'gateway (reused token)',
   'gateway-fresh': 'gateway (fresh token)',
   'gateway-full': 'gateway, full pipeline + Redis',
+  'gateway-bare': 'gateway, metrics and tracing off',
+  'gateway-traced': 'gateway, metrics + tracing (10%)',
   'fast-gateway': 'fast-gateway (no auth)',
   nginx: 'nginx (no auth)',
 };
@@ -125,6 +128,28 @@ export async function startAll(
         notes.push(reason);
       }
     }
+  }
+
+  // What observability costs: the reused-token gateway with its metrics off and no tracing, and
+  // with metrics and tracing on (10% of traces sampled, spans sent over OTLP to a sink).
+  for (const id of ['gateway-bare', 'gateway-traced'] as const) {
+    if (!wants(o, id) || gatewayMissing() !== undefined) continue;
+    const traced = id === 'gateway-traced';
+    const sink = traced ? await startOtlpSink(ctx) : undefined;
+    if (sink !== undefined) servers.push(sink);
+    const gw = await startGateway(ctx, upstream.url, signer, {
+      name: id,
+      logLevel: o.gatewayLogLevel,
+      config: (port, adminPort) => ({
+        ...gatewayConfig(port, adminPort, upstream.url, signer),
+        metrics: traced,
+      }),
+      env:
+        sink === undefined ? {} : { OTEL_EXPORTER_OTLP_ENDPOINT: sink.url, OTEL_TRACES_SAMPLER_ARG: '0.1' },
+    });
+    servers.push(gw);
+    notes.push(...(await checkGateway(gw.url, tokens.reused)));
+    add(id, gw, { url: `${gw.url}${PATH}`, headers: { authorization: `Bearer ${tokens.reused}` } });
   }
 
   if (wants(o, 'fast-gateway')) {

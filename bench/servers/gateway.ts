@@ -59,6 +59,8 @@ export interface GatewayStart {
   readonly config?: (port: number, adminPort: number) => Record<string, unknown>;
   /** The assertion secret, when another process (the identity service) must share it. */
   readonly assertionSecret?: string;
+  /** Extra environment (OTLP export …). */
+  readonly env?: Record<string, string>;
 }
 
 export async function startGateway(
@@ -90,6 +92,7 @@ export async function startGateway(
     // One process on the server core; the multi-worker scaling test is a scenario of its own.
     GATEWAY_WORKERS: process.env.GATEWAY_WORKERS ?? '1',
     GATEWAY_ASSERTION_SECRET: opts.assertionSecret ?? randomBytes(32).toString('base64url'),
+    ...opts.env,
   };
   const child = spawnChild({ name, command, args, env, cwd: REPO, logFile: logPath(ctx, name) });
   const url = `http://127.0.0.1:${port}`;
