@@ -41,8 +41,11 @@ export interface GatewayOptions {
   readonly logger: Logger;
   /** The effective config with secrets masked (shown on /config). Defaults to the route table only. */
   readonly maskedConfig?: unknown;
-  /** The tracer when spans are exported (kit's startTracing); none: no spans, trace context still flows. */
-  readonly tracer?: Tracer | undefined;
+  /**
+   * Spans, when exported (kit's startTracing with callerSamplesNewTraces): the tracer and the
+   * share of new traces to record. None: no spans, trace context still flows.
+   */
+  readonly tracing?: { readonly tracer: Tracer; readonly sampleRatio: number } | undefined;
   /** Unexpected pipeline errors are reported here (kit's startErrorTracking). */
   readonly errors?: ErrorTracker;
 }
@@ -179,7 +182,10 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions): G
     .update(JSON.stringify(options.maskedConfig ?? routeReport(routes)))
     .digest('hex');
 
-  const tracing = options.tracer === undefined ? undefined : new RequestTracing(options.tracer);
+  const tracing =
+    options.tracing === undefined
+      ? undefined
+      : new RequestTracing(options.tracing.tracer, options.tracing.sampleRatio);
   const stages = buildPipeline({
     tracing,
     config,

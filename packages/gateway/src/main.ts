@@ -72,13 +72,16 @@ export async function serve(configPath: string | undefined, env: Env, workersFla
   const tracing =
     telemetry.traces.endpoint === undefined
       ? undefined
-      : await (await import('@gatehouse/kit/tracing')).startTracing(telemetry, { logger });
+      : await (await import('@gatehouse/kit/tracing')).startTracing(telemetry, {
+          logger,
+          callerSamplesNewTraces: true,
+        });
   // The Sentry SDK is loaded only when SENTRY_DSN is set.
   const errors = await startErrorTracking(telemetry, logger);
   const gateway = createGateway(config, {
     logger,
     maskedConfig: loaded.masked,
-    tracer: tracing?.tracer,
+    tracing,
     errors,
   });
   try {

@@ -19,12 +19,24 @@ import type { RequestContext } from './context.ts';
  */
 export class RequestTracing {
   readonly #tracer: Tracer;
+  readonly #ratio: number;
 
-  constructor(tracer: Tracer) {
+  constructor(tracer: Tracer, sampleRatio: number) {
     this.#tracer = tracer;
+    this.#ratio = sampleRatio;
   }
 
-  /** Stage 1: the server span, continuing the caller's trace when it sent a valid traceparent. */
+  /**
+   * Whether this request is recorded: the caller's decision when it sent a valid traceparent
+   * (the sampled flag), else the configured share of new traces. Decided before the SDK is
+   * touched, so an unsampled request costs nothing more than with tracing off.
+   */
+  sampled(parent: RegExpExecArray | null): boolean {
+    if (parent !== null) return (Number.parseInt(parent[3] as string, 16) & 1) === 1;
+    return this.#ratio >= 1 || Math.random() < this.#ratio;
+  }
+
+  /** Stage 1, for a sampled request: the server span, continuing the caller's trace if it sent one. */
   startServer(ctx: RequestContext, parent: RegExpExecArray | null, traceState: string | undefined): Span {
     const parentContext =
       parent === null

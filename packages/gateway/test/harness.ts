@@ -151,8 +151,8 @@ export interface TestGatewayOptions {
   withMaskedConfig?: boolean;
   /** Environment for `{ env: NAME }` references in the config. */
   env?: Record<string, string>;
-  /** A tracer (kit's startTracing): the gateway makes spans with it. */
-  tracer?: Tracer;
+  /** Kit's startTracing (callerSamplesNewTraces): the gateway makes spans with its tracer. */
+  tracing?: { readonly tracer: Tracer; readonly sampleRatio: number };
 }
 
 export async function startTestGateway(options: TestGatewayOptions = {}): Promise<TestGateway> {
@@ -191,7 +191,7 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
     gateway = createGateway(config, {
       logger: logs.logger,
       ...(options.withMaskedConfig === true ? { maskedConfig: masked } : {}),
-      tracer: options.tracer,
+      tracing: options.tracing,
     });
     await gateway.start();
   } catch (err) {

@@ -30,7 +30,7 @@ describe('gateway spans', () => {
       { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_TRACES_SAMPLER_ARG: '0' },
       'gateway',
     );
-    tracing = await startTracing(config, { logger: captureLogger().logger });
+    tracing = await startTracing(config, { logger: captureLogger().logger, callerSamplesNewTraces: true });
     const upstream = await startEchoUpstream((_req: SeenRequest, res) => {
       const status = failFirst > 0 ? 503 : 200;
       failFirst = Math.max(0, failFirst - 1);
@@ -38,7 +38,7 @@ describe('gateway spans', () => {
     });
     gw = await startTestGateway({
       upstream,
-      tracer: tracing.tracer,
+      tracing,
       config: {
         upstreams: {
           echo: {

@@ -13,6 +13,7 @@ import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import {
   AlwaysOffSampler,
+  AlwaysOnSampler,
   BatchSpanProcessor,
   ParentBasedSampler,
   TraceIdRatioBasedSampler,
@@ -25,6 +26,8 @@ export interface Tracing {
   /** Spans are sampled, recorded and sent to the OTLP endpoint. */
   readonly exporting: boolean;
   readonly tracer: Tracer;
+  /** The share of new traces to record (OTEL_TRACES_SAMPLER_ARG). */
+  readonly sampleRatio: number;
   /** Sends what is buffered and stops (part of graceful shutdown). */
   shutdown(): Promise<void>;
 }
@@ -38,6 +41,12 @@ export interface TracingOptions {
    * gateway passes its tracer explicitly and registers nothing.
    */
   readonly register?: boolean;
+  /**
+   * The caller decides, before it starts a span, whether a new trace is recorded (the gateway:
+   * an unsampled request then never reaches the SDK); a span started without a parent is always
+   * recorded. Spans with a parent still follow the parent's decision.
+   */
+  readonly callerSamplesNewTraces?: boolean;
 }
 
 /**
@@ -67,7 +76,12 @@ export async function startTracing(config: TelemetryConfig, options: TracingOpti
       'deployment.environment.name': config.environment,
     }),
     sampler: exporting
-      ? new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(sampleRatio) })
+      ? new ParentBasedSampler({
+          root:
+            options.callerSamplesNewTraces === true
+              ? new AlwaysOnSampler()
+              : new TraceIdRatioBasedSampler(sampleRatio),
+        })
       : new AlwaysOffSampler(),
     spanProcessors:
       exporter !== undefined
@@ -94,6 +108,7 @@ export async function startTracing(config: TelemetryConfig, options: TracingOpti
   return {
     exporting,
     tracer: provider.getTracer('gatehouse', options.version ?? '0.1.0'),
+    sampleRatio,
     async shutdown() {
       // What cannot be sent in a few seconds is dropped: a lost collector never holds up shutdown.
       const flushed = provider.shutdown().catch((err: unknown) => {

@@ -39,16 +39,19 @@ export function createRequestId(tracing: RequestTracing | undefined) {
     const state = ctx.req.headers.tracestate;
     const traceState = match !== null && typeof state === 'string' && state.length <= 512 ? state : undefined;
     ctx.tracestate = traceState;
-    if (tracing !== undefined) {
+    if (tracing?.sampled(match) === true) {
       const span = tracing.startServer(ctx, match, traceState);
       ctx.span = span;
       ctx.traceparent = traceparentOf(span);
       ctx.traceId = span.spanContext().traceId;
       return;
     }
+    // Not recorded here: the trace still flows, with the gateway's hop as its own span id. A new
+    // trace is marked sampled only when the gateway does not trace (it cannot tell the services no).
     const spanId = randomHex(8);
     const traceId = match === null ? randomHex(16) : (match[1] as string);
-    ctx.traceparent = `00-${traceId}-${spanId}-${match === null ? '01' : match[3]}`;
+    const flags = match !== null ? (match[3] as string) : tracing === undefined ? '01' : '00';
+    ctx.traceparent = `00-${traceId}-${spanId}-${flags}`;
     ctx.traceId = traceId;
   };
 }
