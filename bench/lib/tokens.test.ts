@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { decodeProtectedHeader, importJWK, type JWK, jwtVerify } from 'jose';
-import { AUDIENCE, createSigner, ISSUER, tokenPool } from './tokens.ts';
+import { AUDIENCE, createSigner, createUserSigner, ISSUER, tokenPool } from './tokens.ts';
 
 for (const alg of ['EdDSA', 'HS256'] as const) {
   test(`${alg} tokens verify with jose under the gateway's rules`, async () => {
@@ -32,4 +32,29 @@ test('the EdDSA config carries a public JWK only', () => {
   assert.equal(jwk?.kty, 'OKP');
   assert.equal(jwk?.alg, 'EdDSA');
   assert.equal(jwk?.d, undefined);
+});
+
+test('user tokens carry the given subject and tenant, each with its own jti, and verify with the config key', async () => {
+  const signer = createUserSigner();
+  const user = {
+    sub: '0b4c6a3e-1111-4222-8333-944445555666',
+    tid: '7d0e1f2a-aaaa-4bbb-8ccc-dddddddddddd',
+    roles: ['owner'],
+  };
+  const [a, b] = [signer.signFor(user), signer.signFor(user)];
+  assert.notEqual(a, b);
+  const [jwk] = signer.authKeys.keys as JWK[];
+  assert.equal(jwk?.d, undefined);
+  const key = await importJWK(jwk as JWK, 'EdDSA');
+  const { payload, protectedHeader } = await jwtVerify(a as string, key, {
+    algorithms: ['EdDSA'],
+    issuer: ISSUER,
+    audience: AUDIENCE,
+    typ: 'at+jwt',
+  });
+  assert.equal(protectedHeader.kid, jwk?.kid);
+  assert.equal(payload.sub, user.sub);
+  assert.equal(payload.tid, user.tid);
+  assert.deepEqual(payload.roles, ['owner']);
+  assert.notEqual(payload.jti, (await jwtVerify(b as string, key, { algorithms: ['EdDSA'] })).payload.jti);
 });

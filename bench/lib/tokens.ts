@@ -82,3 +82,47 @@ export function tokenPool(signer: TokenSigner, count: number): string[] {
   for (let i = 0; i < count; i++) pool[i] = signer.sign(i, now);
   return pool;
 }
+
+/** The claims that make a token one user's: a user registered with the identity service. */
+export interface UserClaims {
+  readonly sub: string;
+  readonly tid: string;
+  readonly roles?: readonly string[];
+}
+
+/** A signer for given users, besides the synthetic `user-n` of `sign`. */
+export interface UserSigner extends TokenSigner {
+  signFor(user: UserClaims, nowSeconds?: number): string;
+}
+
+/**
+ * Ed25519 tokens for users that exist in the identity service (the gateway confirms each user
+ * with it), signed with a key of the bench's own: its public JWK goes into `auth.keys` beside the
+ * identity service's JWKS, so many users get fresh tokens without signing in (argon2) each time.
+ */
+export function createUserSigner(): UserSigner {
+  const keyPair = generateKeyPairSync('ed25519');
+  const id = randomBytes(6).toString('base64url');
+  const kid = `bench-users-${id}`;
+  const encodedHeader = b64({ typ: 'at+jwt', alg: 'EdDSA', kid });
+  let issued = 0;
+  const signFor = (user: UserClaims, now = nowSeconds()): string => {
+    const claims = {
+      iss: ISSUER,
+      aud: AUDIENCE,
+      sub: user.sub,
+      tid: user.tid,
+      roles: user.roles ?? ['member'],
+    };
+    const signingInput = `${encodedHeader}.${b64({ ...claims, jti: `${id}.${issued++}`, iat: now, exp: now + LIFETIME_S })}`;
+    const signature = sign(null, Buffer.from(signingInput), keyPair.privateKey);
+    return `${signingInput}.${signature.toString('base64url')}`;
+  };
+  return {
+    alg: 'EdDSA',
+    authKeys: { keys: [{ ...publicJwk(keyPair.publicKey), use: 'sig', alg: 'EdDSA', kid }] },
+    env: {},
+    sign: (n, now) => signFor({ sub: `user-${n % 10_000}`, tid: `tenant-${n % 100}` }, now),
+    signFor,
+  };
+}
