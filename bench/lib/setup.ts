@@ -145,7 +145,12 @@ export async function startAll(
         metrics: traced,
       }),
       env:
-        sink === undefined ? {} : { OTEL_EXPORTER_OTLP_ENDPOINT: sink.url, OTEL_TRACES_SAMPLER_ARG: process.env.BENCH_TRACE_RATIO ?? '0.1' },
+        sink === undefined
+          ? {}
+          : {
+              OTEL_EXPORTER_OTLP_ENDPOINT: sink.url,
+              OTEL_TRACES_SAMPLER_ARG: process.env.BENCH_TRACE_RATIO ?? '0.1',
+            },
     });
     servers.push(gw);
     notes.push(...(await checkGateway(gw.url, tokens.reused)));
