@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
-import type { AddressInfo } from 'node:net';
 import { after, describe, test } from 'node:test';
-import { startHttpServer } from '@gatehouse/kit/testing';
+import { startSentryIngest, waitFor } from '@gatehouse/kit/testing';
 import pg from 'pg';
 import { baseEnv, postgresBackend, type RunningAuth, startAuthProcess } from '../auth/process.ts';
 
@@ -12,53 +11,10 @@ import { baseEnv, postgresBackend, type RunningAuth, startAuthProcess } from '..
  * Needs Postgres: the test breaks the database from outside the process.
  */
 
-interface SentryEvent {
-  environment?: string;
-  release?: string;
-  tags?: Record<string, string>;
-  request?: unknown;
-  user?: unknown;
-  exception?: { values?: { type?: string; value?: string }[] };
-}
-
-async function startIngest() {
-  const bodies: string[] = [];
-  const server = await startHttpServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      if (req.url?.startsWith('/api/42/envelope/')) bodies.push(Buffer.concat(chunks).toString('utf8'));
-      res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
-    });
-  });
-  const { port } = server.server.address() as AddressInfo;
-  const events = (): SentryEvent[] =>
-    bodies.flatMap((body) => {
-      // Newline-delimited JSON: the envelope header, then item header and payload pairs.
-      const [, ...items] = body.split('\n').filter((l) => l !== '');
-      const out: SentryEvent[] = [];
-      for (let i = 0; i + 1 < items.length; i += 2) {
-        if (JSON.parse(items[i] as string).type === 'event') out.push(JSON.parse(items[i + 1] as string));
-      }
-      return out;
-    });
-  return Object.assign(server, { bodies, events, dsn: `http://publickey@127.0.0.1:${port}/42` });
-}
-
-async function waitFor<T>(what: string, probe: () => T | undefined, ms = 10_000): Promise<T> {
-  const until = Date.now() + ms;
-  for (;;) {
-    const value = probe();
-    if (value !== undefined) return value;
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 const backend = postgresBackend();
 
 describe('error tracking in the identity service process', { skip: backend.skip }, () => {
-  let ingest: Awaited<ReturnType<typeof startIngest>> | undefined;
+  let ingest: Awaited<ReturnType<typeof startSentryIngest>> | undefined;
   let auth: RunningAuth | undefined;
   after(async () => {
     await auth?.stop('SIGKILL');
@@ -67,7 +23,7 @@ describe('error tracking in the identity service process', { skip: backend.skip 
   });
 
   test('a 500 from a broken database is reported with its tags and without credentials', async () => {
-    ingest = await startIngest();
+    ingest = await startSentryIngest();
     const env: Record<string, string> = {
       ...baseEnv(),
       ...(await backend.env()),
@@ -132,7 +88,7 @@ describe('error tracking in the identity service process', { skip: backend.skip 
     // A graceful stop flushes and exits cleanly; exactly one event was sent, free of credentials.
     assert.equal(await auth.stop('SIGTERM'), 0);
     assert.equal(ingest.events().length, 1, 'the 401 was not reported');
-    const raw = ingest.bodies.join('\n');
+    const raw = ingest.posts.map((p) => p.body).join('\n');
     for (const secret of [
       accessToken,
       refreshToken,

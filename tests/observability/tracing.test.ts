@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
-import { spanAttribute as attribute, SPAN_KIND, startOtlpReceiver } from '@gatehouse/kit/testing';
+import { spanAttribute as attribute, SPAN_KIND, startOtlpReceiver, waitFor } from '@gatehouse/kit/testing';
 import {
   baseEnv,
   type LogLine,
@@ -18,15 +18,8 @@ import {
  * this test. Log lines of both processes carry the trace id.
  */
 
-async function waitFor<T>(what: string, probe: () => T | undefined, ms = 15_000): Promise<T> {
-  const until = Date.now() + ms;
-  for (;;) {
-    const value = probe();
-    if (value !== undefined) return value;
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+/** Spans are exported once a second and log lines flushed every half second: up to 15 s on a busy machine. */
+const SETTLE_MS = 15_000;
 
 describe('an end-to-end trace through the gateway to the identity service', () => {
   let receiver: Awaited<ReturnType<typeof startOtlpReceiver>> | undefined;
@@ -67,15 +60,19 @@ describe('an end-to-end trace through the gateway to the identity service', () =
     assert.equal(me.status, 200, await me.clone().text());
 
     const inTrace = () => receiver?.spans.filter((s) => s.traceId === traceId) ?? [];
-    const gatewayServer = await waitFor('the gateway server span', () =>
-      inTrace().find((s) => s.service === 'gateway' && s.kind === SPAN_KIND.server),
+    const gatewayServer = await waitFor(
+      'the gateway server span',
+      () => inTrace().find((s) => s.service === 'gateway' && s.kind === SPAN_KIND.server),
+      SETTLE_MS,
     );
     assert.equal(gatewayServer.parentSpanId, callerSpan, 'the gateway continues the caller’s trace');
     assert.equal(gatewayServer.name, 'GET /api/auth');
     assert.equal(attribute(gatewayServer, 'http.response.status_code'), 200);
 
-    const upstreamCall = await waitFor('the gateway client span', () =>
-      inTrace().find((s) => s.service === 'gateway' && s.kind === SPAN_KIND.client),
+    const upstreamCall = await waitFor(
+      'the gateway client span',
+      () => inTrace().find((s) => s.service === 'gateway' && s.kind === SPAN_KIND.client),
+      SETTLE_MS,
     );
     assert.equal(upstreamCall.parentSpanId, gatewayServer.spanId);
     assert.equal(attribute(upstreamCall, 'gatehouse.upstream'), 'auth');
@@ -83,8 +80,10 @@ describe('an end-to-end trace through the gateway to the identity service', () =
     const verify = inTrace().find((s) => s.name === 'gateway.verify_token');
     assert.equal(verify?.parentSpanId, gatewayServer.spanId, 'the token was new to the gateway: verified');
 
-    const authServer = await waitFor('the auth server span', () =>
-      inTrace().find((s) => s.service === 'auth' && s.kind === SPAN_KIND.server),
+    const authServer = await waitFor(
+      'the auth server span',
+      () => inTrace().find((s) => s.service === 'auth' && s.kind === SPAN_KIND.server),
+      SETTLE_MS,
     );
     assert.equal(
       authServer.parentSpanId,
@@ -93,10 +92,13 @@ describe('an end-to-end trace through the gateway to the identity service', () =
     );
     assert.equal(authServer.name, 'GET /api/auth/me');
 
-    const query = await waitFor('a query span', () =>
-      inTrace().find(
-        (s) => s.service === 'auth' && s.kind === SPAN_KIND.client && s.parentSpanId === authServer.spanId,
-      ),
+    const query = await waitFor(
+      'a query span',
+      () =>
+        inTrace().find(
+          (s) => s.service === 'auth' && s.kind === SPAN_KIND.client && s.parentSpanId === authServer.spanId,
+        ),
+      SETTLE_MS,
     );
     assert.equal(attribute(query, 'db.system.name'), 'postgresql');
     assert.match(String(attribute(query, 'db.query.text')), /\$1/, 'placeholders, never values');
@@ -107,10 +109,14 @@ describe('an end-to-end trace through the gateway to the identity service', () =
 
     // Both processes name the trace on the lines about this request.
     const hasTrace = (lines: LogLine[]) => lines.some((l) => l.traceId === traceId && l.msg !== undefined);
-    await waitFor('the gateway access line', () => (hasTrace(gateway?.lines() ?? []) ? true : undefined));
+    await waitFor(
+      'the gateway access line',
+      () => (hasTrace(gateway?.lines() ?? []) ? true : undefined),
+      SETTLE_MS,
+    );
     const access = gateway.lines().find((l) => l.msg === 'request' && l.traceId === traceId);
     assert.equal(access?.status, 200);
-    await waitFor('the auth request line', () => (hasTrace(auth?.lines ?? []) ? true : undefined));
+    await waitFor('the auth request line', () => (hasTrace(auth?.lines ?? []) ? true : undefined), SETTLE_MS);
     const done = auth.lines.find((l) => l.msg === 'request done' && l.traceId === traceId);
     assert.equal(done?.route, '/api/auth/me');
   });

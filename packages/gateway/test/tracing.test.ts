@@ -7,6 +7,7 @@ import {
   SPAN_KIND,
   spanAttribute,
   startOtlpReceiver,
+  waitFor,
 } from '@gatehouse/kit/testing';
 import { startTracing, type Tracing } from '@gatehouse/kit/tracing';
 import { type SeenRequest, startEchoUpstream, startTestGateway, type TestGateway } from './harness.ts';
@@ -58,13 +59,10 @@ describe('gateway spans', () => {
   });
 
   async function spansOf(traceId: string, count: number): Promise<OtlpSpan[]> {
-    const until = Date.now() + 10_000;
-    for (;;) {
+    return waitFor(`${count} spans of ${traceId}`, () => {
       const spans = receiver.spans.filter((s) => s.traceId === traceId);
-      if (spans.length >= count) return spans;
-      if (Date.now() > until) assert.fail(`${spans.length} of ${count} spans of ${traceId} arrived`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
+      return spans.length >= count ? spans : undefined;
+    });
   }
 
   it('a sampled caller: server, token and upstream spans, linked; the upstream’s parent is the attempt', async () => {

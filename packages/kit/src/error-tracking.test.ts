@@ -10,64 +10,20 @@ import { promisify } from 'node:util';
 import { noErrorTracking, startErrorTracking } from './error-tracking.ts';
 import { ProblemError } from './errors.ts';
 import { loadTelemetryConfig } from './telemetry-config.ts';
-import { captureLogger, startHttpServer } from './testing.ts';
-
-interface Post {
-  readonly url: string;
-  readonly headers: IncomingMessage['headers'];
-  readonly body: string;
-}
-
-/** Sentry's ingest as far as the SDK sees it: envelopes POSTed to /api/PROJECT/envelope/. */
-async function startIngest() {
-  const posts: Post[] = [];
-  const server = await startHttpServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      posts.push({ url: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks).toString('utf8') });
-      res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
-    });
-  });
-  const { port } = server.server.address() as AddressInfo;
-  return Object.assign(server, { posts, dsn: `http://publickey@127.0.0.1:${port}/42` });
-}
-
-/** An envelope is newline-delimited JSON: the envelope header, then item header and payload pairs. */
-function parseEnvelope(body: string) {
-  const [header, ...rest] = body.split('\n').filter((l) => l !== '');
-  const items: { header: Record<string, unknown>; payload: Record<string, unknown> }[] = [];
-  for (let i = 0; i + 1 < rest.length; i += 2) {
-    items.push({ header: JSON.parse(rest[i] as string), payload: JSON.parse(rest[i + 1] as string) });
-  }
-  return { header: JSON.parse(header as string) as Record<string, unknown>, items };
-}
-
-interface SentryEvent {
-  environment?: string;
-  release?: string;
-  level?: string;
-  tags?: Record<string, unknown>;
-  request?: unknown;
-  user?: unknown;
-  contexts?: { trace?: { trace_id?: string } };
-  exception?: { values?: { type?: string; value?: string; stacktrace?: { frames?: unknown[] } }[] };
-}
-
-function events(posts: readonly Post[]): SentryEvent[] {
-  return posts.flatMap((p) =>
-    parseEnvelope(p.body)
-      .items.filter((i) => i.header.type === 'event')
-      .map((i) => i.payload as SentryEvent),
-  );
-}
+import {
+  captureLogger,
+  type IngestPost,
+  type SentryEvent,
+  startHttpServer,
+  startSentryIngest,
+} from './testing.ts';
 
 const TRACE = '4bf92f3577b34da6a3ce929d0e0e4736';
 const TOKEN = 'eyJhbGciOiJFZERTQSJ9.secret-token-payload.sig';
 
 describe('startErrorTracking', () => {
   it('sends an unexpected error with its tags, and nothing of the request', async () => {
-    const ingest = await startIngest();
+    const ingest = await startSentryIngest();
     const { logger } = captureLogger();
     try {
       const config = loadTelemetryConfig(
@@ -111,9 +67,9 @@ describe('startErrorTracking', () => {
         .setSDKProcessingMetadata({ normalizedRequest: undefined });
 
       assert.equal(ingest.posts.length, 1);
-      const post = ingest.posts[0] as Post;
+      const post = ingest.posts[0] as IngestPost;
       assert.equal(post.url.split('?')[0], '/api/42/envelope/');
-      const sent = events(ingest.posts);
+      const sent = ingest.events();
       assert.equal(sent.length, 1);
       const event = sent[0] as SentryEvent;
       // Sentry lists the chain innermost first: the cause, then the error itself.
@@ -169,7 +125,7 @@ describe('startErrorTracking', () => {
   });
 
   it('does not send 4xx problems, and sends no tenant or user tag when unset', async () => {
-    const ingest = await startIngest();
+    const ingest = await startSentryIngest();
     const { logger } = captureLogger();
     try {
       const errors = await startErrorTracking(
@@ -182,7 +138,7 @@ describe('startErrorTracking', () => {
       errors.capture(new Error('the one that counts'), { requestId: 'r1', route: '/x', method: 'POST' });
       errors.capture(new ProblemError('GW_UPSTREAM', { status: 502, title: 'Bad gateway' }));
       await errors.close();
-      const sent = events(ingest.posts);
+      const sent = ingest.events();
       assert.deepEqual(
         sent.map((e) => e.exception?.values?.at(-1)?.value),
         ['the one that counts', 'Bad gateway'],
@@ -195,7 +151,7 @@ describe('startErrorTracking', () => {
   });
 
   it('never throws when the ingest is down; close() resolves and one warning is logged', async () => {
-    const ingest = await startIngest();
+    const ingest = await startSentryIngest();
     const dsn = ingest.dsn;
     await ingest.close();
     const { logger, lines } = captureLogger();
@@ -242,7 +198,7 @@ describe('startErrorTracking', () => {
   });
 
   it('loads the Sentry SDK only when a DSN is set', async () => {
-    const ingest = await startIngest();
+    const ingest = await startSentryIngest();
     try {
       // A fresh process records every module it resolves, then starts error tracking.
       const moduleUrl = (file: string) => pathToFileURL(join(import.meta.dirname, file)).href;

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { createServer, type RequestListener, type Server } from 'node:http';
+import { createServer, type IncomingHttpHeaders, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import { gunzipSync } from 'node:zlib';
@@ -107,4 +107,67 @@ export async function startOtlpReceiver(): Promise<StartedServer & { spans: Otlp
     });
   });
   return Object.assign(server, { spans, posts });
+}
+
+/** Polls `probe` until it returns a value (every 50 ms), or fails naming `what` after `ms`. */
+export async function waitFor<T>(what: string, probe: () => T | undefined, ms = 10_000): Promise<T> {
+  const until = Date.now() + ms;
+  for (;;) {
+    const value = probe();
+    if (value !== undefined) return value;
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+export interface IngestPost {
+  readonly url: string;
+  readonly headers: IncomingHttpHeaders;
+  readonly body: string;
+}
+
+/** The parts of a Sentry event the tests look at. */
+export interface SentryEvent {
+  environment?: string;
+  release?: string;
+  level?: string;
+  tags?: Record<string, unknown>;
+  request?: unknown;
+  user?: unknown;
+  contexts?: { trace?: { trace_id?: string } };
+  exception?: { values?: { type?: string; value?: string; stacktrace?: { frames?: unknown[] } }[] };
+}
+
+/** An envelope is newline-delimited JSON: the envelope header, then item header and payload pairs. */
+export function parseEnvelope(body: string) {
+  const [header, ...rest] = body.split('\n').filter((l) => l !== '');
+  const items: { header: Record<string, unknown>; payload: Record<string, unknown> }[] = [];
+  for (let i = 0; i + 1 < rest.length; i += 2) {
+    items.push({ header: JSON.parse(rest[i] as string), payload: JSON.parse(rest[i + 1] as string) });
+  }
+  return { header: JSON.parse(header as string) as Record<string, unknown>, items };
+}
+
+/**
+ * Sentry's ingest as far as the SDK sees it: envelopes POSTed to /api/42/envelope/, kept as
+ * sent; `dsn` points at it, `events()` are the event items of every envelope.
+ */
+export async function startSentryIngest() {
+  const posts: IngestPost[] = [];
+  const server = await startHttpServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      posts.push({ url: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks).toString('utf8') });
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+    });
+  });
+  const { port } = server.server.address() as AddressInfo;
+  const events = (): SentryEvent[] =>
+    posts.flatMap((p) =>
+      parseEnvelope(p.body)
+        .items.filter((i) => i.header.type === 'event')
+        .map((i) => i.payload as SentryEvent),
+    );
+  return Object.assign(server, { posts, events, dsn: `http://publickey@127.0.0.1:${port}/42` });
 }

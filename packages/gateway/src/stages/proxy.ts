@@ -107,13 +107,17 @@ export function createProxy(
         : undefined;
       const handler = new ProxyHandler(ctx, timeoutMs, holdIf);
       limit?.once('error', (err) => handler.abort(err));
-      // Each attempt is a client span, and the upstream's span is its child.
-      const span = tracing?.child(ctx, ctx.method, SpanKind.CLIENT, {
-        'http.request.method': ctx.method,
-        'url.full': upstream.config.origin + ctx.upstreamPath,
-        'gatehouse.upstream': upstream.config.name,
-        'http.request.resend_count': attempt,
-      });
+      // Each attempt of a recorded request is a client span, and the upstream's span is its child
+      // (checked first: an unsampled request builds no attributes).
+      const span =
+        ctx.span === undefined
+          ? undefined
+          : tracing?.child(ctx, ctx.method, SpanKind.CLIENT, {
+              'http.request.method': ctx.method,
+              'url.full': upstream.config.origin + ctx.upstreamPath,
+              'gatehouse.upstream': upstream.config.name,
+              'http.request.resend_count': attempt,
+            });
       if (span !== undefined) ctx.headers.traceparent = traceparentOf(span);
       guard.inFlight++;
       const sent = performance.now();
