@@ -79,6 +79,8 @@ export async function startGateway(
   );
   const [command, args] = onServerCore(ctx.pinning, projectNode(), [
     ...(opts.nodeFlags ?? []),
+    // BENCH_GATEWAY_NODE_FLAGS: extra V8/node flags for every gateway process (experiments: GC, heap).
+    ...(process.env.BENCH_GATEWAY_NODE_FLAGS ?? '').split(' ').filter(Boolean),
     GATEWAY_MAIN,
     'serve',
     '--config',
