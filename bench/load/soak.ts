@@ -110,7 +110,7 @@ export async function soak(run: LoadRun): Promise<ScenarioOutcome> {
   })();
   // What the gateway holds on purpose (bounded caches), at the end of each window compared.
   const caches = async () => {
-    const h = (await (await fetch(`${admin}/health`)).json()) as {
+    const h = (await (await fetch(`${admin}/health`, { signal: AbortSignal.timeout(5_000) })).json()) as {
       tokens?: { cachedTokens?: number };
       userLookups?: { cached?: number };
     };
