@@ -58,7 +58,8 @@ export async function startFakeStripe(): Promise<FakeStripe> {
   }
 
   function route(method: string, path: string, params: Record<string, unknown>): [number, unknown] {
-    let m: RegExpExecArray | null;
+    const customerPath = /^\/v1\/customers\/([^/]+)$/.exec(path);
+    const intentPath = /^\/v1\/payment_intents\/([^/]+)$/.exec(path);
     if (method === 'POST' && path === '/v1/customers') {
       const customer = {
         id: newId('cus'),
@@ -69,8 +70,8 @@ export async function startFakeStripe(): Promise<FakeStripe> {
       customers.set(customer.id, customer);
       return [200, customer];
     }
-    if (method === 'GET' && (m = /^\/v1\/customers\/([^/]+)$/.exec(path))) {
-      const customer = customers.get(m[1] as string);
+    if (method === 'GET' && customerPath !== null) {
+      const customer = customers.get(customerPath[1] as string);
       return customer === undefined
         ? [
             404,
@@ -109,8 +110,8 @@ export async function startFakeStripe(): Promise<FakeStripe> {
         ];
       return [200, intent];
     }
-    if (method === 'GET' && (m = /^\/v1\/payment_intents\/([^/]+)$/.exec(path))) {
-      const intent = intents.get(m[1] as string);
+    if (method === 'GET' && intentPath !== null) {
+      const intent = intents.get(intentPath[1] as string);
       return intent === undefined
         ? [
             404,

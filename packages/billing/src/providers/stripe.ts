@@ -22,9 +22,7 @@ export interface StripeProviderOptions {
   readonly toleranceSeconds?: number;
 }
 
-function isStripeError(
-  err: unknown,
-): err is {
+function isStripeError(err: unknown): err is {
   type: string;
   code?: string;
   decline_code?: string;
