@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import type { Logger } from '@gatehouse/kit';
 import type { Database, Queryable } from '@gatehouse/kit/service';
-import type { Logger } from 'pino';
 import { insertAudit } from '../db/audit.ts';
 import { markPublished, saveEntitlement, unpublishedEntitlements } from '../db/entitlements.ts';
 import {
