@@ -17,6 +17,9 @@ export function entitlementKey(tenantId: string): string {
   return `entitlement:${tenantId}`;
 }
 
+/** Where billing announces a changed entitlement record (JSON with `tenantId`). */
+export const ENTITLEMENT_CHANNEL = 'gatehouse:entitlements';
+
 /** The Redis hash `entitlement:<tenantId>`, field `tier`. */
 export function redisEntitlementStore(redis: Redis): EntitlementStore {
   return {
@@ -146,6 +149,11 @@ export class TierResolver {
     this.#cache.delete(tenantId);
   }
 
+  /** Forget every tier (announcements may have been missed while disconnected). */
+  clear(): void {
+    this.#cache.clear();
+  }
+
   get size(): number {
     return this.#cache.size;
   }
@@ -155,4 +163,34 @@ export class TierResolver {
 export function parseTier(value: string | undefined | null): TenantTier {
   const tier = value?.trim().toLowerCase();
   return (TENANT_TIERS as readonly string[]).includes(tier ?? '') ? (tier as TenantTier) : DEFAULT_TIER;
+}
+
+/**
+ * Applies billing's announcements on this instance: a changed tenant's cached
+ * tier is forgotten at once, so its next request reads the new record instead
+ * of waiting out the cache TTL (a plan change reaches every instance within a
+ * second). `subscriber` is a dedicated connection (Redis puts it in subscriber
+ * mode). After a reconnect announcements may have been missed, so the whole
+ * cache is dropped and every tier is read again.
+ */
+export function followEntitlementChanges(subscriber: Redis, resolver: TierResolver): { close(): void } {
+  let connectedBefore = false;
+  subscriber.on('error', () => {
+    // The resolver's lookups report store failures; a subscriber error only delays invalidation.
+  });
+  subscriber.on('ready', () => {
+    if (connectedBefore) resolver.clear();
+    connectedBefore = true;
+    subscriber.subscribe(ENTITLEMENT_CHANNEL).catch(() => {});
+  });
+  subscriber.on('message', (channel: string, message: string) => {
+    if (channel !== ENTITLEMENT_CHANNEL) return;
+    try {
+      const tenantId = (JSON.parse(message) as { tenantId?: unknown }).tenantId;
+      if (typeof tenantId === 'string') resolver.invalidate(tenantId);
+    } catch {
+      // Not ours to judge; a malformed announcement changes nothing.
+    }
+  });
+  return { close: () => subscriber.disconnect() };
 }
