@@ -13,7 +13,7 @@ export interface FakeStripe {
   readonly secretKey: string;
   /** Requests seen: method, path, idempotency key. */
   readonly requests: { method: string; path: string; idempotencyKey: string | undefined }[];
-  /** Customers whose cards are declined. */
+  /** Customers (or tenants, by the customer's metadata) whose cards are declined. */
   readonly declining: Set<string>;
   /** Makes the next N requests answer 500 (an outage). */
   fail(n: number): void;
@@ -83,7 +83,8 @@ export async function startFakeStripe(): Promise<FakeStripe> {
     }
     if (method === 'POST' && path === '/v1/payment_intents') {
       const customer = String(params.customer);
-      const declined = declining.has(customer);
+      const tenantId = (customers.get(customer)?.metadata as { tenantId?: string } | undefined)?.tenantId;
+      const declined = declining.has(customer) || (tenantId !== undefined && declining.has(tenantId));
       const intent = {
         id: newId('pi'),
         object: 'payment_intent',
