@@ -138,11 +138,11 @@ export const routeSchema = z.strictObject({
     .union([
       z.boolean(),
       z.strictObject({
-        idleTimeoutSeconds: z.number().int().min(5).max(86_400).optional(),
+        idleTimeoutSeconds: z.number().int().min(1).max(86_400).optional(),
         maxLifetimeSeconds: z
           .number()
           .int()
-          .min(10)
+          .min(1)
           .max(7 * 86_400)
           .optional(),
       }),
