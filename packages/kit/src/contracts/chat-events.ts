@@ -56,18 +56,36 @@ export type ChatEvent =
 
 export type ChatRole = 'owner' | 'admin' | 'member';
 
-/** Sent by the server only: the socket is ready, or something the client sent was refused. */
+/**
+ * Sent by the server only: the socket is ready; a message sent over the socket
+ * was stored (`sent`, echoing the frame's `ref`); something the client sent was
+ * refused (`error`, e.g. CHAT_RATE_LIMITED with `retryAfterSeconds`); events
+ * may have been missed, so catch up with `since` (`resync`).
+ */
 export type ChatControlEvent =
   | { readonly type: 'ready'; readonly userId: string; readonly conversations: number }
+  | { readonly type: 'sent'; readonly ref?: string | undefined; readonly message: ChatMessage }
   | {
       readonly type: 'error';
       readonly code: string;
       readonly detail: string;
       readonly retryAfterSeconds?: number;
-    };
+      readonly ref?: string;
+    }
+  | { readonly type: 'resync' };
 
-/** What a client may send: typing in a conversation it belongs to. */
-export type ChatClientFrame = { readonly type: 'typing'; readonly conversationId: string };
+/** What a client may send, in a conversation it belongs to; `ref` is echoed in the answer. */
+export type ChatClientFrame =
+  | { readonly type: 'typing'; readonly conversationId: string }
+  | {
+      readonly type: 'message.send';
+      readonly conversationId: string;
+      readonly body: string;
+      readonly parentId?: string;
+      readonly idempotencyKey?: string;
+      readonly ref?: string;
+    }
+  | { readonly type: 'read'; readonly conversationId: string; readonly seq: number; readonly ref?: string };
 
 /** Between chat instances: the event and the tenant it belongs to. */
 export interface ChatFanout {

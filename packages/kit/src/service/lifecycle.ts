@@ -59,6 +59,11 @@ export interface ServiceParts {
   every(ms: number, what: string, task: () => Promise<unknown> | unknown): void;
   /** Closed at `closeResources`, in reverse order of registration, before the database. */
   onClose(name: string, close: () => Promise<unknown> | unknown): void;
+  /**
+   * Runs as soon as shutdown starts, before the listener drains: for
+   * long-lived connections (WebSockets) that would otherwise hold it open.
+   */
+  onBeforeShutdown(fn: () => void): void;
   /** `app.ready()`, then the handle main.ts and tests use. */
   finish(): Promise<ServiceHandle>;
 }
@@ -67,6 +72,8 @@ export interface ServiceHandle {
   readonly app: FastifyInstance;
   readonly readiness: Readiness;
   readonly db: Database;
+  /** Shutdown started (SIGTERM): end long-lived connections so the listener can drain. */
+  beforeShutdown(): void;
   /** Stops timers and closes resources and the database (after the listener has drained). */
   closeResources(): Promise<void>;
   /** For tests: the app, then its resources. */
@@ -90,6 +97,7 @@ export async function startService(
   const db = options.database ?? (await openDatabase(config.database));
   const closers: { name: string; close: () => Promise<unknown> | unknown }[] = [];
   const timers: NodeJS.Timeout[] = [];
+  const beforeShutdown: (() => void)[] = [];
   let closed = false;
 
   async function closeResources(): Promise<void> {
@@ -137,6 +145,15 @@ export async function startService(
     app,
     readiness,
     db,
+    beforeShutdown() {
+      for (const fn of beforeShutdown) {
+        try {
+          fn();
+        } catch (err) {
+          logger.warn({ err }, 'before-shutdown step failed');
+        }
+      }
+    },
     closeResources,
     async close() {
       await app.close();
@@ -163,6 +180,9 @@ export async function startService(
     },
     onClose(name, close) {
       closers.push({ name, close });
+    },
+    onBeforeShutdown(fn) {
+      beforeShutdown.push(fn);
     },
     async finish() {
       try {

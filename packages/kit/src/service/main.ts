@@ -55,6 +55,8 @@ export async function runService<C extends BaseServiceConfig>(options: RunServic
   const errors = await startErrorTracking(telemetry, logger);
   try {
     const service = await options.buildApp(config, { logger, errors });
+    // Before the graceful shutdown's own handler drains the listener (WebSockets would hold it open).
+    for (const signal of ['SIGTERM', 'SIGINT'] as const) process.once(signal, () => service.beforeShutdown());
     installGracefulShutdown({
       logger,
       servers: [service.app.server],
