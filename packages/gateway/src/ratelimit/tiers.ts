@@ -1,20 +1,16 @@
+import { DEFAULT_TIER, entitlementKey, parseTier, type TenantTier } from '@gatehouse/kit';
 import type { Redis } from 'ioredis';
 
-export const TENANT_TIERS = ['free', 'standard', 'premium'] as const;
-export type TenantTier = (typeof TENANT_TIERS)[number];
+// The entitlement record (its key, tiers and the tier's parsing) is billing's wire contract, defined in kit.
+export { DEFAULT_TIER, entitlementKey, parseTier, TENANT_TIERS, type TenantTier } from '@gatehouse/kit';
+
 /** `anonymous` is no tenant's tier: it is the tier of callers without a verified token. */
 export type Tier = 'anonymous' | TenantTier;
-
-export const DEFAULT_TIER: TenantTier = 'free';
 
 /** Where entitlement records live: `entitlement:<tenantId>`, field `tier` (written by billing). */
 export interface EntitlementStore {
   /** The tier field, or undefined when the tenant has no record. May throw or hang (the resolver copes). */
   tierOf(tenantId: string): Promise<string | undefined>;
-}
-
-export function entitlementKey(tenantId: string): string {
-  return `entitlement:${tenantId}`;
 }
 
 /** The Redis hash `entitlement:<tenantId>`, field `tier`. */
@@ -149,10 +145,4 @@ export class TierResolver {
   get size(): number {
     return this.#cache.size;
   }
-}
-
-/** A stored tier value; anything unknown (or `anonymous`, which no tenant has) is `free`. */
-export function parseTier(value: string | undefined | null): TenantTier {
-  const tier = value?.trim().toLowerCase();
-  return (TENANT_TIERS as readonly string[]).includes(tier ?? '') ? (tier as TenantTier) : DEFAULT_TIER;
 }
