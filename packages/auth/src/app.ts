@@ -110,7 +110,6 @@ export async function buildApp(config: AuthConfig, options: BuildOptions = {}): 
     errors: options.errors,
   });
   await app.register(cookie);
-  await registerDocs(app, config);
 
   const verifier = createAssertionVerifier(config.assertionKeys);
   const hooks: RouteHooks = {
@@ -118,6 +117,7 @@ export async function buildApp(config: AuthConfig, options: BuildOptions = {}): 
     platform: requirePlatformService(verifier, 'AUTH'),
     verifier,
   };
+  await registerDocs(app, config, hooks.platform);
   jwksRoutes(app, services);
   sessionRoutes(app, services, hooks);
   accountRoutes(app, services, hooks);
