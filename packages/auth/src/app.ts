@@ -79,7 +79,7 @@ export async function buildApp(config: AuthConfig, options: BuildOptions = {}): 
     readiness.register('redis', () => feed.redisReady === true, { critical: false });
   }
   await app.register(cookie);
-  await registerDocs(app, config);
+  await registerDocs(app, config, service.hooks.platform);
 
   jwksRoutes(app, services);
   sessionRoutes(app, services, service.hooks);
