@@ -188,17 +188,21 @@ process.once('exit', () => {
 /**
  * The real gateway in front of `authUrl`, configured by the shipped
  * config/gateway.yaml with only the listen ports and the auth address changed.
- * `extraEnv` adds variables (OTLP, Sentry …).
+ * `extraEnv` adds variables (OTLP, Sentry …); `rewriteConfig` changes the
+ * YAML further (other services' addresses, limits).
  */
 export async function startGatewayProcess(
   authUrl: string,
   env: Record<string, string>,
   extraEnv: Record<string, string> = {},
+  rewriteConfig: (yaml: string) => string = (yaml) => yaml,
 ): Promise<RunningGateway> {
-  const config = readFileSync(join(ROOT, 'config', 'gateway.yaml'), 'utf8')
-    .replace(/listen: \{[^}]*\}/, 'listen: { host: 127.0.0.1, port: 0 }')
-    .replace(/admin: \{[^}]*\}/, 'admin: { host: 127.0.0.1, port: 0 }')
-    .replaceAll('http://127.0.0.1:4001', authUrl);
+  const config = rewriteConfig(
+    readFileSync(join(ROOT, 'config', 'gateway.yaml'), 'utf8')
+      .replace(/listen: \{[^}]*\}/, 'listen: { host: 127.0.0.1, port: 0 }')
+      .replace(/admin: \{[^}]*\}/, 'admin: { host: 127.0.0.1, port: 0 }')
+      .replaceAll('http://127.0.0.1:4001', authUrl),
+  );
   const file = join(mkdtempSync(join(tmpdir(), 'gh-auth-gw-')), 'gateway.yaml');
   writeFileSync(file, config);
   // Output to a file the test polls (no pipe to keep drained).
