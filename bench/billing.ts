@@ -149,7 +149,7 @@ async function propagation(mode: 'redis' | 'http', redisUrl: string | undefined,
   ]);
   const samples: number[] = [];
   try {
-    for (let i = 0; samples.length < changes; i++) {
+    while (samples.length < changes) {
       const tenant = randomUUID();
       const auth = await token(tenant);
       const path = `/api/billing/tenants/${tenant}/subscription`;
