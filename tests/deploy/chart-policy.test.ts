@@ -174,6 +174,22 @@ describe('policy rules fail on what they guard against', () => {
     });
     assert.match(isolation(leaky).join(), /gatehouse-gateway: reaches the database port/);
   });
+  it('a service-to-service call opens only where values.services.<name>.allowFrom says', { skip }, () => {
+    const objects = render([], ['services.auth.allowFrom={billing}']);
+    assert.match(isolation(objects).join(), /auth reachable from/);
+    assert.deepEqual(
+      isolation(objects, (service) => (service === 'auth' ? ['billing'] : [])),
+      [],
+    );
+    const billing = objects.find(
+      (o) => o.kind === 'NetworkPolicy' && o.metadata.name === 'gatehouse-billing',
+    ) as K8sObject;
+    const toAuth = billing.spec.egress.some(
+      (rule: { to?: { podSelector?: { matchLabels?: Record<string, string> } }[] }) =>
+        rule.to?.[0]?.podSelector?.matchLabels?.['app.kubernetes.io/component'] === 'auth',
+    );
+    assert.ok(toAuth, 'billing has no egress to auth');
+  });
   it('a secret written into the manifest', { skip }, () => {
     const objects = clone(base);
     authPod(objects).containers[0].env.push({ name: 'AUTH_SIGNING_KEYS', value: '[{"jwk":{}}]' });

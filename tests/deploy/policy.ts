@@ -181,7 +181,11 @@ function podLabels(objects: readonly K8sObject[]) {
  * opens to the gateway's pods (and to monitoring) and to nothing else of the cluster; only
  * pods that own a database get egress to the database port.
  */
-export function isolation(objects: readonly K8sObject[], databasePort = 5432): string[] {
+export function isolation(
+  objects: readonly K8sObject[],
+  allowedCallers: (service: string) => readonly string[] = () => [],
+  databasePort = 5432,
+): string[] {
   const out: string[] = [];
   const policies = networkPolicies(objects);
   const pods = podLabels(objects);
@@ -211,8 +215,16 @@ export function isolation(objects: readonly K8sObject[], databasePort = 5432): s
           const fromGateway =
             peer.namespaceSelector === undefined &&
             matches(peer.podSelector?.matchLabels, gatewayPod?.labels);
+          const caller = pods.find(
+            (other) =>
+              other.object.kind === 'Deployment' && matches(peer.podSelector?.matchLabels, other.labels),
+          );
+          const fromAllowedCaller =
+            peer.namespaceSelector === undefined &&
+            caller !== undefined &&
+            allowedCallers(pod.component).includes(caller.component);
           const fromMonitoring = peer.namespaceSelector !== undefined && peer.podSelector === undefined;
-          if (!fromGateway && !fromMonitoring)
+          if (!fromGateway && !fromMonitoring && !fromAllowedCaller)
             out.push(`${name(p.object)}: ${pod.component} reachable from ${JSON.stringify(peer)}`);
         }
       }
