@@ -48,6 +48,10 @@ export interface CompiledRoute {
   readonly stripPrefix: boolean;
   readonly description: string | undefined;
   readonly rateLimit: RouteConfig['rateLimit'];
+  /** Prefixes carved out of this route (a path under one is not this route's). */
+  readonly except: readonly string[];
+  /** Headers on this route's answers (over the gateway-wide security headers). */
+  readonly headers: Readonly<Record<string, string>>;
 }
 
 export function timeoutMs(value: UpstreamConfig['timeout']): number {
@@ -113,17 +117,20 @@ export class RouteTable {
   /** The route whose prefix matches `path` on whole segments, or undefined. */
   match(path: string): CompiledRoute | undefined {
     for (const route of this.#byLength) {
-      const prefix = route.prefix;
-      if (prefix === '/') return route;
-      if (
-        path.startsWith(prefix) &&
-        (path.length === prefix.length || path.charCodeAt(prefix.length) === 0x2f)
-      ) {
-        return route;
-      }
+      if (!underPrefix(path, route.prefix)) continue;
+      if (route.except.length > 0 && route.except.some((p) => underPrefix(path, p))) continue;
+      return route;
     }
     return undefined;
   }
+}
+
+/** `path` is `prefix` or below it, on whole segments. */
+function underPrefix(path: string, prefix: string): boolean {
+  if (prefix === '/') return true;
+  return (
+    path.startsWith(prefix) && (path.length === prefix.length || path.charCodeAt(prefix.length) === 0x2f)
+  );
 }
 
 function compileRoute(
@@ -143,6 +150,8 @@ function compileRoute(
     stripPrefix: route.stripPrefix,
     description: route.description,
     rateLimit: route.rateLimit,
+    except: route.except,
+    headers: Object.fromEntries(Object.entries(route.headers).map(([n, v]) => [n.toLowerCase(), v])),
   };
 }
 
