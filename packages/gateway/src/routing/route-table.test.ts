@@ -64,7 +64,10 @@ describe('RouteTable', () => {
       () => table([{ prefix: '/', upstream: 'a', headers: { 'x-a': 'v\r\nx-b: 1' } }]),
       /line breaks/,
     );
-    assert.throws(() => table([{ prefix: '/', upstream: 'a', headers: { 'bad name': 'v' } }]), /headers.bad name: Invalid key/);
+    assert.throws(
+      () => table([{ prefix: '/', upstream: 'a', headers: { 'bad name': 'v' } }]),
+      /headers.bad name: Invalid key/,
+    );
   });
 
   it('answers nothing for an unmatched path when there is no catch-all', () => {
