@@ -26,7 +26,7 @@ describe('bad input: 400 problem+json with a stable code, nothing stored', () =>
         '16 KiB + 1 byte',
         'POST',
         `${base}/messages`,
-        { body: { body: 'é'.repeat(8192) + 'x' } },
+        { body: { body: `${'é'.repeat(8192)}x` } },
         'CHAT_MESSAGE_TOO_LARGE',
       ],
       ['empty body text', 'POST', `${base}/messages`, { body: { body: '   ' } }, 'CHAT_VALIDATION'],
