@@ -12,7 +12,7 @@ import {
 } from '@gatehouse/kit';
 import { type Logger, REQUEST_ID_HEADER } from '@gatehouse/kit/service';
 import type { FastifyInstance } from 'fastify';
-import { type RawData, type WebSocket, WebSocketServer } from 'ws';
+import { type RawData, WebSocketServer } from 'ws';
 import { conversationIdsOf } from '../db/members.ts';
 import { markRead } from '../domain/conversations.ts';
 import { sendMessage } from '../domain/messages.ts';
