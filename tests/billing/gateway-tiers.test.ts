@@ -115,3 +115,37 @@ describe('a plan change reaches every gateway instance', { skip, timeout: 60_000
     assert.ok(downgradeMs < 1_000, `downgrade applied on both instances after ${downgradeMs} ms`);
   });
 });
+
+describe('one machine without Redis', { timeout: 60_000 }, () => {
+  it("the gateway reads tiers from billing's internal endpoint: an upgrade applies within the 1 s cache", async (t) => {
+    const config = loadConfig({
+      GATEWAY_ASSERTION_SECRET,
+      BILLING_DATA_DIR: mkdtempSync(join(tmpdir(), 'gh-billing-it-')),
+      BILLING_DB_MEMORY: 'true',
+    });
+    const billing = await buildApp(config, { scheduler: false, logger: captureLogger('billing').logger });
+    after(() => billing.close());
+    const billingUrl = await billing.app.listen({ host: '127.0.0.1', port: 0 });
+    const extra = `rateLimits:
+  entitlementsUrl: ${billingUrl}
+  tierCacheSeconds: 1
+  tiers:
+    free: { limit: 1000, windowSeconds: 60 }
+    premium: { limit: 4000, windowSeconds: 60 }
+`;
+    const gateway = await startGateway('billing-local', billingUrl, extra);
+    const tenant = randomUUID();
+    const owner = await token(randomUUID(), { tid: tenant, roles: ['owner'] });
+    const path = `/api/billing/tenants/${tenant}/subscription`;
+    await until([gateway], path, owner, 1000);
+    const subscribed = await fetch(`${gateway.url}${path}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${owner}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ plan: 'premium' }),
+    });
+    assert.equal(subscribed.status, 201, await subscribed.clone().text());
+    const ms = await until([gateway], path, owner, 4000);
+    t.diagnostic(`upgrade applied after ${ms} ms (1 s tier cache, no Redis)`);
+    assert.ok(ms < 1_500, `applied after ${ms} ms`);
+  });
+});

@@ -115,6 +115,7 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions): G
       metrics.limiterDegraded.set(1);
     },
     onTierError: () => metrics.tierLookupErrors.inc(),
+    assertionKeys: config.assertion.keys,
   });
   const lookups = config.identity?.userLookup;
   const users =
