@@ -192,16 +192,16 @@ process.once('exit', () => {
 /**
  * The real gateway in front of `authUrl`, configured by the shipped
  * config/gateway.yaml with only the listen ports and the auth address changed.
- * `extraEnv` adds variables (OTLP, Sentry …).
+ * `extraEnv` adds variables (OTLP, Sentry …); `rewriteConfig` changes the
+ * YAML further (other services' addresses, limits).
  */
 export async function startGatewayProcess(
   authUrl: string,
   env: Record<string, string>,
   extraEnv: Record<string, string> = {},
-  /** Further changes to the config text (another upstream's address, a fixed listen port …). */
-  edit: (config: string) => string = (config) => config,
+  rewriteConfig: (yaml: string) => string = (yaml) => yaml,
 ): Promise<RunningGateway> {
-  const config = edit(
+  const config = rewriteConfig(
     readFileSync(join(ROOT, 'config', 'gateway.yaml'), 'utf8')
       .replace(/listen: \{[^}]*\}/, 'listen: { host: 127.0.0.1, port: 0 }')
       .replace(/admin: \{[^}]*\}/, 'admin: { host: 127.0.0.1, port: 0 }')

@@ -66,9 +66,15 @@ ${extra}
   }
 }
 
+/** The assertion secret of the gateways started here, for services behind them. */
+export const GATEWAY_ASSERTION_SECRET = assertionSecret;
+
 /** An access token the gateways started by startGateway accept. */
-export function token(sub: string): Promise<string> {
-  return new SignJWT({ tid: 'tenant-1', roles: ['member'] })
+export function token(
+  sub: string,
+  claims: { tid: string; roles: string[] } = { tid: 'tenant-1', roles: ['member'] },
+): Promise<string> {
+  return new SignJWT({ tid: claims.tid, roles: claims.roles })
     .setProtectedHeader({ alg: 'HS256', typ: 'at+jwt' })
     .setIssuer('https://auth.test')
     .setAudience('gatehouse')

@@ -6,6 +6,7 @@ import { checkAll, combine, createPolicyFor, type PolicyChoice, type RateLimitCh
 import { type DegradedReason, RedisRateLimiter } from './redis.ts';
 import {
   type EntitlementStore,
+  followEntitlementChanges,
   memoryEntitlementStore,
   redisEntitlementStore,
   type Tier,
@@ -89,6 +90,11 @@ export function createRateLimiting(
     budgetMs: config.budgetMs,
     ...(options.onTierError === undefined ? {} : { onError: options.onTierError }),
   });
+  // Billing's announcements invalidate cached tiers on every instance (the store it writes is this Redis).
+  const following =
+    redis === undefined || options.entitlements !== undefined
+      ? undefined
+      : followEntitlementChanges(redis.client.duplicate(), tiers);
   const policyFor = createPolicyFor(config);
   const memory = limiter instanceof MemoryRateLimiter ? limiter : undefined;
 
@@ -126,6 +132,9 @@ export function createRateLimiting(
       return { decision, tier, headers: rateLimitHeaders(decision) };
     },
     status: () => limiter.status(),
-    close: () => limiter.close(),
+    async close() {
+      following?.close();
+      await limiter.close();
+    },
   };
 }

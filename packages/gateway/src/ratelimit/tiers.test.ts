@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
+import { ENTITLEMENT_CHANNEL } from '@gatehouse/kit';
 import { Redis } from 'ioredis';
 import {
   type EntitlementStore,
   entitlementKey,
+  followEntitlementChanges,
   memoryEntitlementStore,
   parseTier,
   redisEntitlementStore,
@@ -171,5 +173,63 @@ describe('redisEntitlementStore', { timeout: 30_000 }, () => {
     assert.equal(await resolver.tierOf(tenant), 'free');
     assert.equal(errors.length, 1);
     closed.disconnect();
+  });
+});
+
+describe('followEntitlementChanges', { timeout: 30_000 }, () => {
+  it('forgets an announced tenant at once on every instance; ignores other channels', {
+    skip,
+  }, async () => {
+    const admin = new Redis(url as string);
+    const tenant = `test-${randomUUID()}`;
+    const instances = [0, 1].map(() => {
+      const resolver = new TierResolver({
+        store: redisEntitlementStore(admin),
+        ttlMs: 60_000,
+        budgetMs: 2_000,
+      });
+      const subscriber = new Redis(url as string);
+      return { resolver, subscriber, following: followEntitlementChanges(subscriber, resolver) };
+    });
+    try {
+      await Promise.all(
+        instances.map(
+          (i) =>
+            new Promise<void>((resolve) => {
+              const check = () =>
+                i.subscriber.status === 'ready' ? setTimeout(resolve, 50) : setTimeout(check, 10);
+              check();
+            }),
+        ),
+      );
+      for (const i of instances) assert.equal(await i.resolver.tierOf(tenant), 'free');
+      await admin.hset(entitlementKey(tenant), 'tier', 'premium');
+      for (const i of instances)
+        assert.equal(i.resolver.cachedTier(tenant), 'free', 'cached until announced');
+      await admin.publish('another-channel', tenant);
+      await admin.publish(ENTITLEMENT_CHANNEL, '');
+      await new Promise((r) => setTimeout(r, 50));
+      for (const i of instances)
+        assert.equal(i.resolver.cachedTier(tenant), 'free', 'other channels change nothing');
+      await admin.publish(ENTITLEMENT_CHANNEL, tenant);
+      const started = Date.now();
+      for (const i of instances) {
+        while (i.resolver.cachedTier(tenant) !== undefined && Date.now() - started < 1_000)
+          await new Promise((r) => setTimeout(r, 5));
+        assert.equal(await i.resolver.tierOf(tenant), 'premium');
+      }
+      assert.ok(Date.now() - started < 1_000, 'within a second');
+      // A reconnect may have missed announcements: everything cached is dropped.
+      const [first] = instances;
+      assert.ok(first);
+      first.subscriber.disconnect(true);
+      await new Promise((r) => setTimeout(r, 10));
+      while (first.subscriber.status !== 'ready') await new Promise((r) => setTimeout(r, 10));
+      assert.equal(first.resolver.cachedTier(tenant), undefined);
+    } finally {
+      for (const i of instances) i.following.close();
+      await admin.del(entitlementKey(tenant));
+      admin.disconnect();
+    }
   });
 });
