@@ -3,9 +3,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { Page } from 'playwright-core';
 import {
-  axeSeriousViolations,
   chromiumMissing,
   openPage,
   PASSWORD,
@@ -15,6 +13,7 @@ import {
   startStack,
   uniqueEmail,
 } from './stack.ts';
+import { apiLogin, expectAccessible, signInInUi, signUpInUi } from './ui.ts';
 
 /**
  * The identity pages in a real browser through the real gateway: sign-up,
@@ -27,46 +26,18 @@ const skip = chromiumMissing();
 const shots = mkdtempSync(join(tmpdir(), 'gh-web-shots-'));
 const XSS = '<img src=x onerror="window.__xss=1">';
 
-async function signUpInUi(p: Page, who: { name: string; email: string; team: string }) {
-  await p.goto('/sign-up');
-  await p.getByLabel('Your name').fill(who.name);
-  await p.getByLabel('Email').fill(who.email);
-  await p.getByLabel('Password').fill(PASSWORD);
-  await p.getByLabel('Team name').fill(who.team);
-  await p.getByRole('button', { name: 'Create account' }).click();
-  await p.getByRole('heading', { level: 1, name: `Welcome, ${who.name}` }).waitFor();
-}
-
-async function signInInUi(p: Page, email: string, password = PASSWORD) {
-  await p.getByLabel('Email').fill(email);
-  await p.getByLabel('Password').fill(password);
-  await p.getByRole('button', { name: 'Sign in' }).click();
-}
-
-async function expectAccessible(p: Page, label: string) {
-  const violations = await axeSeriousViolations(p);
-  assert.deepEqual(violations, [], `${label}: serious or critical axe violations`);
-}
-
-async function apiLogin(stack: Stack, email: string, password = PASSWORD): Promise<string> {
-  const res = await fetch(`${stack.url}/api/auth/login`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ email, password }),
-  });
-  assert.equal(res.status, 200);
-  return ((await res.json()) as { accessToken: string }).accessToken;
-}
-
-describe('web app: identity pages in Chromium', { skip }, () => {
+describe('web app: identity pages in Chromium', { skip, timeout: 900_000 }, () => {
   let stack: Stack;
   let owner: PageWatch;
   const ownerUser = { name: 'Ada Lovelace', email: uniqueEmail('ada'), team: 'Analytical Engines' };
 
-  before(async () => {
-    stack = await startStack({ authEnv: { AUTH_ACCESS_TTL_SECONDS: '60' } });
-    owner = await openPage(stack);
-  });
+  before(
+    async () => {
+      stack = await startStack({ authEnv: { AUTH_ACCESS_TTL_SECONDS: '60' } });
+      owner = await openPage(stack);
+    },
+    { timeout: 600_000 },
+  );
   after(async () => {
     await stack?.stop();
   });
@@ -215,7 +186,7 @@ describe('web app: identity pages in Chromium', { skip }, () => {
     await p.reload();
     await p.getByRole('cell', { name: bob.email, exact: true }).waitFor();
     // Make Bob an admin.
-    await p.getByLabel(`Role of ${bob.name}`).selectOption('admin');
+    await p.getByLabel(`Role of ${bob.name}`, { exact: true }).selectOption('admin');
     await p.getByRole('button', { name: `Save the role of ${bob.name}` }).click();
     await p.getByRole('button', { name: `Save the role of ${bob.name}` }).isDisabled();
     await expectAccessible(p, 'team (owner)');

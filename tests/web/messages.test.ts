@@ -3,6 +3,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { authErrors } from '../../packages/auth/src/errors.ts';
+import { billErrors } from '../../packages/billing/src/errors.ts';
+import { chatErrors } from '../../packages/chat/src/errors.ts';
 import { gatewayErrors } from '../../packages/gateway/src/errors.ts';
 import { MESSAGES, messageFor } from '../../packages/web/app/src/api/messages.ts';
 import { webErrors } from '../../packages/web/src/errors.ts';
@@ -12,7 +14,13 @@ import { webErrors } from '../../packages/web/src/errors.ts';
  * the app that says what to do, not a raw code or a title meant for
  * developers.
  */
-const TABLES = { gateway: gatewayErrors.table, auth: authErrors.table, web: webErrors.table };
+const TABLES = {
+  gateway: gatewayErrors.table,
+  auth: authErrors.table,
+  chat: chatErrors.table,
+  billing: billErrors.table,
+  web: webErrors.table,
+};
 
 describe('the web app’s error sentences', () => {
   for (const [name, table] of Object.entries(TABLES)) {

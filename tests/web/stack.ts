@@ -60,37 +60,47 @@ process.once('exit', () => {
   for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
 });
 
-async function startWeb(): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(NODE, [join(ROOT, 'packages/web/src/main.ts')], {
-    env: { PATH: process.env.PATH ?? '', NODE_ENV: 'test', WEB_PORT: '0', LOG_LEVEL: 'info' },
+/** A service's main.ts on port 0; resolves with its address once it logs `<name>: listening`. */
+async function startService(
+  name: string,
+  env: Record<string, string>,
+): Promise<{ name: string; child: ChildProcess; url: string }> {
+  const child = spawn(NODE, [join(ROOT, `packages/${name}/src/main.ts`)], {
+    env: { PATH: process.env.PATH ?? '', NODE_ENV: 'test', LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   children.push(child);
   const url = await new Promise<string>((resolve, reject) => {
-    // The first start on a fresh clone builds the app (a few seconds; longer on a loaded machine).
-    const timer = setTimeout(() => reject(new Error('web did not start in 90 s')), 90_000);
-    child.once('exit', (code) => reject(new Error(`web exited with ${code} before listening`)));
+    // The web app's first start on a fresh clone builds it; a loaded machine is slow to start PGlite.
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`${name} did not start in 120 s`));
+    }, 120_000);
+    child.once('exit', (code) => reject(new Error(`${name} exited with ${code} before listening`)));
     createInterface({ input: child.stdout! }).on('line', (text) => {
-      const line = /"url":"(http:\/\/[^"]+)".*"msg":"web: listening"/.exec(text);
+      if (!text.includes(`"${name}: listening"`)) return;
+      const line = /"url":"(http:\/\/[^"]+)"/.exec(text);
       if (line !== null) {
         clearTimeout(timer);
         resolve(line[1] as string);
       }
     });
   });
-  return { child, url };
+  return { name, child, url };
 }
 
 export interface StackOptions {
   /** Environment for the identity service (token lifetime …). */
   readonly authEnv?: Record<string, string>;
+  /** Start the chat and billing services too. */
+  readonly product?: boolean;
 }
 
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const { chromium } = await import('playwright-core');
   const gatewayPort = await freePort();
   const origin = `http://127.0.0.1:${gatewayPort}`;
-  const env = {
+  const env: Record<string, string> = {
     ...baseEnv(),
     // Plain http on loopback: the refresh cookie cannot be Secure here (as with npm start).
     AUTH_COOKIE_INSECURE_DEV: 'true',
@@ -99,19 +109,39 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     AUTH_TRUSTED_PROXIES: '127.0.0.1/32',
     ...options.authEnv,
   };
-  const started = await Promise.allSettled([startAuthProcess(env), startWeb()]);
-  const [authResult, webResult] = started;
-  if (authResult.status === 'rejected' || webResult.status === 'rejected') {
-    if (authResult.status === 'fulfilled') await authResult.value.stop();
-    if (webResult.status === 'fulfilled') webResult.value.child.kill('SIGKILL');
-    throw authResult.status === 'rejected' ? authResult.reason : (webResult as PromiseRejectedResult).reason;
+  const secret = { GATEWAY_ASSERTION_SECRET: env.GATEWAY_ASSERTION_SECRET as string };
+  const services = [startService('web', { WEB_PORT: '0' })];
+  if (options.product === true) {
+    services.push(
+      startService('chat', { ...secret, CHAT_PORT: '0', CHAT_DB_MEMORY: 'true', CHAT_PUBLIC_URL: origin }),
+      startService('billing', {
+        ...secret,
+        BILLING_PORT: '0',
+        BILLING_DB_MEMORY: 'true',
+        BILLING_PUBLIC_URL: origin,
+      }),
+    );
   }
-  const auth = authResult.value;
-  const web = webResult.value;
+  const [authResult, ...serviceResults] = await Promise.allSettled([startAuthProcess(env), ...services]);
+  const failed = [authResult, ...serviceResults].find((r) => r.status === 'rejected');
+  if (failed !== undefined) {
+    if (authResult?.status === 'fulfilled') await authResult.value.stop();
+    for (const r of serviceResults) if (r.status === 'fulfilled') r.value.child.kill('SIGKILL');
+    throw (failed as PromiseRejectedResult).reason;
+  }
+  const auth = (authResult as PromiseFulfilledResult<RunningAuth>).value;
+  const running = serviceResults.map(
+    (r) => (r as PromiseFulfilledResult<{ name: string; child: ChildProcess; url: string }>).value,
+  );
+  const web = running.find((r) => r.name === 'web')!;
+  const upstreamUrl = (name: string, fallback: string) =>
+    running.find((r) => r.name === name)?.url ?? fallback;
   const gateway = await startGatewayProcess(auth.url, env, {}, (config) =>
     config
       .replace('listen: { host: 127.0.0.1, port: 0 }', `listen: { host: 127.0.0.1, port: ${gatewayPort} }`)
       .replaceAll('http://127.0.0.1:4000', web.url)
+      .replaceAll('http://127.0.0.1:4002', upstreamUrl('chat', 'http://127.0.0.1:4002'))
+      .replaceAll('http://127.0.0.1:4003', upstreamUrl('billing', 'http://127.0.0.1:4003'))
       .replace(/cors:\n {2}origins: \[[^\]]*\]/, `cors:\n  origins: [${origin}]`)
       // Many sign-ups and sign-ins from one address in a few seconds.
       .replaceAll(
@@ -140,7 +170,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     browser = await launched;
   } catch (err) {
     await gateway.stop();
-    web.child.kill('SIGKILL');
+    for (const r of running) r.child.kill('SIGKILL');
     await auth.stop();
     throw err;
   }
@@ -153,9 +183,10 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     async stop() {
       await browser.close().catch(() => undefined);
       await gateway.stop();
-      if (web.child.exitCode === null) {
-        web.child.kill('SIGTERM');
-        await once(web.child, 'exit');
+      for (const r of running) {
+        if (r.child.exitCode !== null) continue;
+        r.child.kill('SIGTERM');
+        await once(r.child, 'exit');
       }
       await auth.stop();
     },
@@ -164,6 +195,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
 
 export interface PageWatch {
   readonly page: Page;
+  readonly context: BrowserContext;
   /** Content-Security-Policy violations the page reported. */
   cspViolations(): Promise<string[]>;
   /** Console errors and uncaught exceptions. */
@@ -171,7 +203,7 @@ export interface PageWatch {
 }
 
 /** A new browser context (its own cookie jar: one person) and page, watched for CSP violations and errors. */
-export async function openPage(stack: Stack): Promise<PageWatch & { context: BrowserContext }> {
+export async function openPage(stack: Stack): Promise<PageWatch> {
   const context = await stack.browser.newContext({ baseURL: stack.url });
   // Injected by the browser's automation channel, not by the page: the CSP does not apply to it.
   await context.addInitScript({

@@ -2,6 +2,8 @@ import type { ReactNode } from 'react';
 import { Layout } from './components/layout.tsx';
 import { AcceptInvitationPage } from './pages/accept-invitation.tsx';
 import { AccountPage } from './pages/account.tsx';
+import { BillingPage } from './pages/billing.tsx';
+import { ChatPage } from './pages/chat/chat-page.tsx';
 import { HomePage } from './pages/home.tsx';
 import { NotFoundPage } from './pages/not-found.tsx';
 import { ForgotPasswordPage, ResetPasswordPage } from './pages/password-reset.tsx';
@@ -26,6 +28,8 @@ const PRIVATE: Record<string, () => ReactNode> = {
   '/': () => <HomePage />,
   '/team': () => <TeamPage />,
   '/account': () => <AccountPage />,
+  '/chat': () => <ChatPage />,
+  '/billing': () => <BillingPage />,
   '/accept-invitation': () => <AcceptInvitationPage />,
 };
 
@@ -43,7 +47,8 @@ function Routes() {
     }
     return publicPage();
   }
-  const page = PRIVATE[path];
+  // /chat/<conversation id> is the chat page with that conversation open.
+  const page = PRIVATE[path.startsWith('/chat/') ? '/chat' : path];
   if (page === undefined) return <NotFoundPage />;
   if (state.status === 'loading') return <p role="status">Loading…</p>;
   // Signed out: the sign-in form stands in for the page at the same address, which keeps the

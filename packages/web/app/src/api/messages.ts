@@ -57,6 +57,12 @@ export const MESSAGES: Readonly<Record<string, Message>> = {
   GW_SHUTTING_DOWN: UNAVAILABLE,
   GW_UPSTREAM_CIRCUIT_OPEN: UNAVAILABLE,
   GW_UPSTREAM_BUSY: UNAVAILABLE,
+  GW_UPGRADE_REFUSED:
+    'The live connection was refused. Reload the page; messages still arrive when you reload.',
+  GW_INVALID_TICKET:
+    'The live connection could not be opened with an old ticket. It reconnects by itself; reload if it does not.',
+  GW_TOO_MANY_CONNECTIONS: (ctx) =>
+    `You have too many open tabs or devices connected live. Close some tabs; ${whenToRetry(ctx).toLowerCase()}`,
   GW_UPSTREAM_TIMEOUT:
     'The service took too long to answer. Try again; your change may or may not have been saved, so check first.',
 
@@ -91,11 +97,76 @@ export const MESSAGES: Readonly<Record<string, Message>> = {
   AUTH_TENANT_MISMATCH: 'You are acting for another team in another tab. Reload the page.',
   AUTH_WRONG_PASSWORD: 'Your current password is not correct.',
 
+  AUTH_METHOD_NOT_ALLOWED: APP_BUG,
+
+  // The chat service.
+  CHAT_VALIDATION: 'Some fields are not filled in correctly. Check them and try again.',
+  CHAT_MALFORMED_REQUEST: APP_BUG,
+  CHAT_UNAUTHENTICATED: 'Your session has ended. Sign in again to continue.',
+  CHAT_FORBIDDEN: 'You are not allowed to do this.',
+  CHAT_NOT_FOUND: 'This does not exist (any more). Reload the page.',
+  CHAT_METHOD_NOT_ALLOWED: APP_BUG,
+  CHAT_BODY_TOO_LARGE: 'This message is too long. Shorten it or split it into several messages.',
+  CHAT_UNSUPPORTED_MEDIA_TYPE: APP_BUG,
+  CHAT_INTERNAL: SERVER_BUG,
+  CHAT_CONVERSATION_NOT_FOUND:
+    'This conversation does not exist, or you are not in it. Pick one from the list.',
+  CHAT_MESSAGE_NOT_FOUND: 'This message does not exist any more. It may have been deleted.',
+  CHAT_MEMBER_NOT_FOUND: 'This person is not in the conversation (any more).',
+  CHAT_NOT_A_MEMBER: 'Join the conversation first to do this.',
+  CHAT_ROLE_FORBIDDEN: 'Your role in this conversation does not allow this. Ask one of its owners.',
+  CHAT_NOT_AUTHOR: 'Only the author can change this message.',
+  CHAT_ARCHIVED: 'This conversation is archived and read-only. Ask an owner to unarchive it.',
+  CHAT_NAME_TAKEN: 'A channel with this name exists already. Choose another name, or join that channel.',
+  CHAT_LAST_OWNER: 'A channel needs at least one owner. Make someone else an owner first.',
+  CHAT_DIRECT_FIXED: 'The people in a direct conversation cannot change. Start a new conversation instead.',
+  CHAT_MESSAGE_DELETED: 'This message was deleted, so it cannot be changed.',
+  CHAT_MESSAGE_TOO_LARGE: 'This message is too long. Shorten it or split it into several messages.',
+  CHAT_INVALID_CURSOR: 'The history could not be loaded from here. Reload the conversation.',
+  CHAT_INVALID_EMOJI: 'That is not an emoji. Pick one from the list.',
+  CHAT_IDEMPOTENCY_MISMATCH: APP_BUG,
+  CHAT_RATE_LIMITED: (ctx) => `You are sending messages too fast. ${whenToRetry(ctx)}`,
+  CHAT_QUOTA_EXCEEDED:
+    'Your team has used all messages of its plan for this period. An owner or admin can upgrade the plan on the Billing page.',
+
+  // The billing service.
+  BILL_VALIDATION: 'Some fields are not filled in correctly. Check them and try again.',
+  BILL_MALFORMED_REQUEST: APP_BUG,
+  BILL_UNAUTHENTICATED: 'Your session has ended. Sign in again to continue.',
+  BILL_FORBIDDEN: 'You are not allowed to do this.',
+  BILL_NOT_FOUND: 'This does not exist (any more). Reload the page.',
+  BILL_METHOD_NOT_ALLOWED: APP_BUG,
+  BILL_BODY_TOO_LARGE: APP_BUG,
+  BILL_UNSUPPORTED_MEDIA_TYPE: APP_BUG,
+  BILL_INTERNAL: SERVER_BUG,
+  BILL_PLAN_NOT_FOUND: 'This plan is not offered any more. Reload the page and pick another.',
+  BILL_FREE_PLAN:
+    'The free plan needs no subscription. Cancel the current one to return to it at the end of the period.',
+  BILL_ALREADY_SUBSCRIBED: 'Your team already has a subscription. Change its plan instead.',
+  BILL_NO_SUBSCRIPTION: 'Your team has no subscription. Choose a plan first.',
+  BILL_PLAN_UNCHANGED: 'Your team is already on this plan (or the change is already scheduled).',
+  BILL_SUBSCRIPTION_NOT_ACTIVE: 'The subscription has an unpaid invoice. Pay it first, then change the plan.',
+  BILL_SUBSCRIPTION_ENDED: 'The subscription has ended. Choose a plan to subscribe again.',
+  BILL_TRIAL_UNAVAILABLE:
+    'This plan has no trial, or your team has had its trial. Subscribe without a trial.',
+  BILL_PAYMENT_DECLINED:
+    'The payment was declined, so nothing changed. Check the payment method and try again.',
+  BILL_PROVIDER_UNAVAILABLE: (ctx) =>
+    `The payment provider is not answering; nothing changed. ${whenToRetry(ctx)}`,
+  BILL_WEBHOOK_REFUSED: APP_BUG,
+  BILL_IDEMPOTENCY_KEY_INVALID: APP_BUG,
+  BILL_IDEMPOTENCY_KEY_REUSED: APP_BUG,
+  BILL_IDEMPOTENCY_IN_PROGRESS: 'Your previous request is still being processed. Wait a moment, then reload.',
+  BILL_ROLE_FORBIDDEN: 'Only an owner or admin of the team can change billing. Ask one of them.',
+  BILL_QUOTA_EXCEEDED:
+    'Your team has used up what its plan includes for this period. An owner or admin can upgrade the plan.',
+
   // The web app's own server.
   WEB_VALIDATION: APP_BUG,
   WEB_MALFORMED_REQUEST: APP_BUG,
   WEB_UNAUTHENTICATED: 'Please sign in to continue.',
   WEB_FORBIDDEN: 'You are not allowed to open this.',
+  WEB_METHOD_NOT_ALLOWED: APP_BUG,
   WEB_NOT_FOUND: 'This file does not exist. Reload the page: the app may have been updated.',
   WEB_BODY_TOO_LARGE: APP_BUG,
   WEB_UNSUPPORTED_MEDIA_TYPE: APP_BUG,

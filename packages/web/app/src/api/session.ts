@@ -120,6 +120,7 @@ export async function resume(): Promise<boolean> {
 export interface CallOptions {
   readonly method?: string;
   readonly body?: unknown;
+  readonly headers?: Readonly<Record<string, string>>;
   readonly signal?: AbortSignal;
 }
 
@@ -138,7 +139,7 @@ export async function api<T>(path: string, options: CallOptions = {}): Promise<T
 }
 
 async function send(path: string, options: CallOptions): Promise<Response> {
-  const headers: Record<string, string> = {};
+  const headers: Record<string, string> = { ...options.headers };
   if (accessToken !== undefined) headers.authorization = `Bearer ${accessToken}`;
   if (options.body !== undefined) headers['content-type'] = 'application/json';
   try {

@@ -4,7 +4,9 @@ import { useSession } from '../session-context.tsx';
 
 const NAV = [
   { href: '/', label: 'Home' },
+  { href: '/chat', label: 'Chat' },
   { href: '/team', label: 'Team' },
+  { href: '/billing', label: 'Billing' },
   { href: '/account', label: 'Account' },
 ];
 
@@ -30,7 +32,14 @@ export function Layout({ children }: { children: ReactNode }) {
               <ul>
                 {NAV.map((item) => (
                   <li key={item.href}>
-                    <Link href={item.href} aria-current={path === item.href ? 'page' : undefined}>
+                    <Link
+                      href={item.href}
+                      aria-current={
+                        path === item.href || (item.href !== '/' && path.startsWith(`${item.href}/`))
+                          ? 'page'
+                          : undefined
+                      }
+                    >
                       {item.label}
                     </Link>
                   </li>

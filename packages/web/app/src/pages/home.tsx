@@ -18,6 +18,12 @@ export function HomePage() {
       </p>
       <ul className="cards">
         <li>
+          <Link href="/chat">Chat</Link>: channels, direct conversations, threads, search.
+        </li>
+        <li>
+          <Link href="/billing">Billing</Link>: the plan, its limits, usage and invoices.
+        </li>
+        <li>
           <Link href="/team">Team</Link>: switch teams, manage members and invitations.
         </li>
         <li>
