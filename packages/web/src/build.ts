@@ -105,6 +105,8 @@ export async function ensureBuilt(options: EnsureBuiltOptions = {}): Promise<boo
 function viteBuildInChild(outDir: string, stamp: string): Promise<void> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [join(PACKAGE_DIR, 'src', 'vite-build.ts'), outDir, stamp], {
+      // Always React's production build, whatever NODE_ENV the server runs with (tests run it with `test`).
+      env: { ...process.env, NODE_ENV: 'production' },
       stdio: ['ignore', 'inherit', 'inherit'],
     });
     child.once('error', reject);

@@ -17,6 +17,7 @@ const appDir = join(import.meta.dirname, '..', 'app');
 await build({
   root: appDir,
   configFile: false,
+  mode: 'production',
   logLevel: 'warn',
   // Relative to nothing: the app is always served from the origin's root.
   base: '/',
