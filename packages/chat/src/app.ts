@@ -86,7 +86,7 @@ export async function buildApp(config: ChatConfig, options: ChatBuildOptions = {
     entitlementChanged: (tenantId) => limits.invalidate(tenantId),
   });
 
-  await registerDocs(app, config);
+  await registerDocs(app, config, service.hooks.platform);
   conversationRoutes(app, services, service.hooks);
   messageRoutes(app, services, service.hooks);
   const sockets = attachSocketServer(app, services, hub, service.hooks.verifier, logger);

@@ -1,3 +1,12 @@
+export * from '../openapi/document.ts';
+export {
+  bodyResponses,
+  commonResponses,
+  PROBLEM_REF,
+  problemContent,
+  problemSchema,
+} from '../openapi/problem.ts';
+export { type ApiDocumentsOptions, INTERNAL_DOCUMENT_PATH, registerApiDocuments } from './api-documents.ts';
 export { createServiceApp, type ServiceAppOptions } from './app.ts';
 export {
   type BaseServiceConfig,
@@ -22,5 +31,5 @@ export {
   startService,
 } from './lifecycle.ts';
 export { type RunServiceOptions, runService } from './main.ts';
-export { type OpenApiOptions, registerOpenApi } from './openapi.ts';
 export { isSaneRequestId, REQUEST_ID_HEADER, requestIdFor } from './request-id.ts';
+export { isStorableText, refuseUnstorableText, unstorableFields } from './storable-text.ts';
