@@ -16,6 +16,8 @@ export interface RunningChat {
   readonly url: string;
   readonly lines: Record<string, unknown>[];
   stop(): Promise<void>;
+  /** SIGTERM; resolves with the exit code. */
+  terminate(): Promise<number | null>;
 }
 
 /** The real chat process (main.ts) on a free port; resolves once it listens and is ready. */
@@ -54,6 +56,12 @@ export async function startChatProcess(env: Record<string, string>): Promise<Run
       const exited = new Promise((r) => child.once('exit', r));
       child.kill('SIGTERM');
       await exited;
+    },
+    async terminate() {
+      if (child.exitCode !== null) return child.exitCode;
+      const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+      child.kill('SIGTERM');
+      return exited;
     },
   };
 }
