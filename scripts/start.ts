@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 /**
@@ -23,34 +23,62 @@ const secrets: Record<string, string> = existsSync(secretsFile)
 for (const name of ['GATEWAY_ASSERTION_SECRET']) secrets[name] ??= randomBytes(32).toString('base64url');
 writeFileSync(secretsFile, `${JSON.stringify(secrets, null, 2)}\n`, { mode: 0o600 });
 
-const env: NodeJS.ProcessEnv = {
-  ...process.env,
-  NODE_ENV: process.env.NODE_ENV ?? 'development',
-  LOG_LEVEL: process.env.LOG_LEVEL ?? 'info',
-  // The issuer and audience config/gateway.yaml expects of the identity service's tokens.
-  AUTH_ISSUER: 'https://auth.gatehouse.local',
-  AUTH_AUDIENCE: 'gatehouse',
-  AUTH_DATA_DIR: join(dataDir, 'auth'),
-  // The gateway in front (on this machine) tells the identity service the client's address.
-  AUTH_TRUSTED_PROXIES: '127.0.0.1/32',
-  // The web app's origin for the cookie endpoints' CSRF check; plain http on a laptop, so the
-  // refresh cookie cannot be Secure here (refused with NODE_ENV=production).
-  AUTH_ALLOWED_ORIGINS: 'http://127.0.0.1:8080,http://localhost:8080',
-  AUTH_COOKIE_INSECURE_DEV: 'true',
-  ...secrets,
-};
+/**
+ * A service package declares how it runs on a laptop in its package.json:
+ * `"gatehouse": { "service": { "prefix": "CHAT", "port": 4002, "devEnv": { … } } }`.
+ * From the prefix this script derives what every service built on kit's
+ * template reads (`<PREFIX>_PORT`, `<PREFIX>_DATA_DIR` under .data/,
+ * `<PREFIX>_TRUSTED_PROXIES`: the gateway on this machine), so a new service
+ * needs no line here. `devEnv` holds what is the service's own (e.g. auth's
+ * issuer, which config/gateway.yaml expects).
+ */
+interface ServiceDeclaration {
+  readonly prefix: string;
+  readonly port: number;
+  readonly devEnv?: Readonly<Record<string, string>>;
+}
 
 interface Service {
   readonly name: string;
   readonly args: string[];
+  readonly env: Record<string, string>;
 }
 
-const services: Service[] = ['auth', 'chat', 'billing', 'web']
-  .filter((name) => existsSync(join(root, 'packages', name, 'src', 'main.ts')))
-  .map((name) => ({ name, args: [join(root, 'packages', name, 'src', 'main.ts')] }));
+function declarationOf(name: string): ServiceDeclaration | undefined {
+  const pkg = JSON.parse(readFileSync(join(root, 'packages', name, 'package.json'), 'utf8')) as {
+    gatehouse?: { service?: ServiceDeclaration };
+  };
+  return pkg.gatehouse?.service;
+}
+
+function envOf(name: string): Record<string, string> {
+  const declared = declarationOf(name);
+  if (declared === undefined) return {};
+  const p = declared.prefix;
+  return {
+    [`${p}_PORT`]: String(declared.port),
+    [`${p}_DATA_DIR`]: join(dataDir, name),
+    [`${p}_TRUSTED_PROXIES`]: '127.0.0.1/32',
+    ...declared.devEnv,
+  };
+}
+
+const env: NodeJS.ProcessEnv = {
+  ...process.env,
+  NODE_ENV: process.env.NODE_ENV ?? 'development',
+  LOG_LEVEL: process.env.LOG_LEVEL ?? 'info',
+  ...secrets,
+};
+
+// Every package with a src/main.ts is a process to run, except the gateway (started last, in front).
+const services: Service[] = readdirSync(join(root, 'packages'))
+  .filter((name) => name !== 'gateway' && existsSync(join(root, 'packages', name, 'src', 'main.ts')))
+  .sort()
+  .map((name) => ({ name, args: [join(root, 'packages', name, 'src', 'main.ts')], env: envOf(name) }));
 services.push({
   name: 'gateway',
   args: [join(root, 'packages/gateway/src/main.ts'), 'serve', '--config', join(root, 'config/gateway.yaml')],
+  env: {},
 });
 
 const children = new Map<string, ChildProcess>();
@@ -64,7 +92,11 @@ function stopAll(code: number): void {
 }
 
 for (const service of services) {
-  const child = spawn(process.execPath, service.args, { cwd: root, env, stdio: 'inherit' });
+  const child = spawn(process.execPath, service.args, {
+    cwd: root,
+    env: { ...env, ...service.env },
+    stdio: 'inherit',
+  });
   children.set(service.name, child);
   child.on('exit', (code, signal) => {
     children.delete(service.name);

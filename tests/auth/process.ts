@@ -97,7 +97,11 @@ export async function startAuthProcess(env: Record<string, string>): Promise<Run
     stderr += String(d);
   });
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`auth did not start in 30 s\n${stderr}`)), 30_000);
+    // Generous: on a shared, loaded machine PGlite's first start alone can take many seconds.
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`auth did not start in 120 s\n${stderr}`));
+    }, 120_000);
     child.once('exit', (code) => {
       clearTimeout(timer);
       reject(new Error(`auth exited with ${code} before listening\n${stderr}`));
@@ -188,17 +192,21 @@ process.once('exit', () => {
 /**
  * The real gateway in front of `authUrl`, configured by the shipped
  * config/gateway.yaml with only the listen ports and the auth address changed.
- * `extraEnv` adds variables (OTLP, Sentry …).
+ * `extraEnv` adds variables (OTLP, Sentry …); `rewriteConfig` changes the
+ * YAML further (other services' addresses, limits).
  */
 export async function startGatewayProcess(
   authUrl: string,
   env: Record<string, string>,
   extraEnv: Record<string, string> = {},
+  rewriteConfig: (yaml: string) => string = (yaml) => yaml,
 ): Promise<RunningGateway> {
-  const config = readFileSync(join(ROOT, 'config', 'gateway.yaml'), 'utf8')
-    .replace(/listen: \{[^}]*\}/, 'listen: { host: 127.0.0.1, port: 0 }')
-    .replace(/admin: \{[^}]*\}/, 'admin: { host: 127.0.0.1, port: 0 }')
-    .replaceAll('http://127.0.0.1:4001', authUrl);
+  const config = rewriteConfig(
+    readFileSync(join(ROOT, 'config', 'gateway.yaml'), 'utf8')
+      .replace(/listen: \{[^}]*\}/, 'listen: { host: 127.0.0.1, port: 0 }')
+      .replace(/admin: \{[^}]*\}/, 'admin: { host: 127.0.0.1, port: 0 }')
+      .replaceAll('http://127.0.0.1:4001', authUrl),
+  );
   const file = join(mkdtempSync(join(tmpdir(), 'gh-auth-gw-')), 'gateway.yaml');
   writeFileSync(file, config);
   // Output to a file the test polls (no pipe to keep drained).

@@ -1,20 +1,15 @@
 import { join } from 'node:path';
 import cookie from '@fastify/cookie';
-import {
-  createAssertionVerifier,
-  createLogger,
-  createMetricsRegistry,
-  createServiceApp,
-  type Database,
-  type ErrorTracker,
-  type Logger,
-  openDatabase,
+import type {
+  Logger,
   Readiness,
-  requireIdentity,
-  requirePlatformService,
-  runMigrations,
+  ServiceBuildOptions,
+  ServiceHandle,
+  ServiceParts,
 } from '@gatehouse/kit/service';
+import { startService } from '@gatehouse/kit/service';
 import type { FastifyInstance } from 'fastify';
+import { Redis } from 'ioredis';
 import { type AuthConfig, MAX_ACCESS_TTL_SECONDS } from './config.ts';
 import { pruneExpiredRefreshTokens } from './db/refresh-tokens.ts';
 import { pruneThrottles } from './db/throttles.ts';
@@ -22,11 +17,11 @@ import { ensureDevKey, KeyRing, keyDir, readKeyDir, toSigningKey } from './domai
 import { MailRelay } from './domain/mail-relay.ts';
 import { createPasswordHasher } from './domain/passwords.ts';
 import { RevocationFeed } from './domain/revocation-feed.ts';
+import { type EntitlementSource, memoryEntitlements, redisEntitlements } from './domain/seats.ts';
 import type { AuthServices } from './domain/services.ts';
 import { createAccessTokenIssuer } from './domain/tokens.ts';
 import { accountRoutes } from './routes/account.ts';
 import { registerDocs } from './routes/docs.ts';
-import type { RouteHooks } from './routes/http.ts';
 import { internalRoutes } from './routes/internal.ts';
 import { jwksRoutes } from './routes/jwks.ts';
 import { sessionRoutes } from './routes/session.ts';
@@ -36,22 +31,26 @@ export { type AuthConfig, loadConfig } from './config.ts';
 
 export const MIGRATIONS_DIR = join(import.meta.dirname, 'db', 'migrations');
 
-export interface AuthApp {
+export interface AuthApp extends ServiceHandle {
   readonly app: FastifyInstance;
   readonly services: AuthServices;
   readonly readiness: Readiness;
-  /** Stops timers and closes Redis and the database (after the listener has drained). */
-  closeResources(): Promise<void>;
-  /** For tests: the app and its resources. */
-  close(): Promise<void>;
 }
 
-export interface BuildOptions {
-  readonly logger?: Logger;
-  /** An already-open database (tests share one); otherwise opened from the config. */
-  readonly database?: Database;
-  /** Where unexpected errors (500s) are reported (startErrorTracking); none by default. */
-  readonly errors?: ErrorTracker;
+export interface BuildOptions extends ServiceBuildOptions {
+  /** Billing's entitlement records (tests); by default Redis when configured, else none (free). */
+  readonly entitlements?: EntitlementSource;
+}
+
+/** The tenant's seats come from billing's record in Redis; without Redis every tenant has the free plan's. */
+function entitlementSource(redisUrl: string | undefined, service: ServiceParts): EntitlementSource {
+  if (redisUrl === undefined) return memoryEntitlements();
+  const redis = new Redis(redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false });
+  redis.on('error', (err: Error) =>
+    service.logger.warn({ err: err.message }, 'redis (entitlements): connection problem'),
+  );
+  service.onClose('entitlement reader', () => redis.disconnect());
+  return redisEntitlements(redis);
 }
 
 function loadKeys(config: AuthConfig, logger: Logger): { ring: KeyRing; reload?: () => void } {
@@ -66,18 +65,19 @@ function loadKeys(config: AuthConfig, logger: Logger): { ring: KeyRing; reload?:
   return { ring, reload: () => ring.replace(readKeyDir(dir).map(toSigningKey)) };
 }
 
-/** Builds the identity service from a config object. Never listens (main.ts does). */
+/** Builds the identity service from a config object on kit's service template. Never listens (main.ts does). */
 export async function buildApp(config: AuthConfig, options: BuildOptions = {}): Promise<AuthApp> {
-  const logger = options.logger ?? createLogger({ service: 'auth', level: config.logLevel });
-  const ownDb = options.database === undefined;
-  const db = options.database ?? (await openDatabase(config.database));
-  const migrated = await runMigrations(db, MIGRATIONS_DIR);
-  if (migrated.applied.length > 0) logger.info({ applied: migrated.applied }, 'migrations applied');
+  const service = await startService(
+    { name: 'auth', prefix: 'AUTH', migrationsDir: MIGRATIONS_DIR },
+    config,
+    options,
+  );
+  const { app, db, logger, readiness } = service;
 
   const keys = loadKeys(config, logger);
   const hasher = await createPasswordHasher(config.passwords.argon2);
-  const readiness = new Readiness();
   const feed = new RevocationFeed(db, logger, config.redisUrl, () => readiness.shuttingDown);
+  service.onClose('revocation feed', () => feed.close());
   const mail = config.smtp === undefined ? undefined : new MailRelay(db, logger, config.smtp);
   if (mail === undefined && config.production) {
     logger.warn('SMTP_URL is not set: verification, reset and invitation mail stays in the outbox table');
@@ -95,77 +95,32 @@ export async function buildApp(config: AuthConfig, options: BuildOptions = {}): 
     }),
     feed,
     mail,
+    entitlements: options.entitlements ?? entitlementSource(config.redisUrl, service),
   };
 
-  readiness.register('database', () => db.ping(), { timeoutMs: 1000 });
   if (config.redisUrl !== undefined) {
     readiness.register('redis', () => feed.redisReady === true, { critical: false });
   }
-  const app = createServiceApp({
-    prefix: 'AUTH',
-    logger,
-    readiness,
-    metrics: createMetricsRegistry('auth'),
-    trustProxy: [...config.trustedProxies],
-    errors: options.errors,
-  });
   await app.register(cookie);
-  await registerDocs(app, config);
+  await registerDocs(app, config, service.hooks.platform);
 
-  const verifier = createAssertionVerifier(config.assertionKeys);
-  const hooks: RouteHooks = {
-    user: requireIdentity(verifier, 'AUTH'),
-    platform: requirePlatformService(verifier, 'AUTH'),
-    verifier,
-  };
   jwksRoutes(app, services);
-  sessionRoutes(app, services, hooks);
-  accountRoutes(app, services, hooks);
-  tenantRoutes(app, services, hooks);
-  internalRoutes(app, services, hooks);
-  await app.ready();
+  sessionRoutes(app, services, service.hooks);
+  accountRoutes(app, services, service.hooks);
+  tenantRoutes(app, services, service.hooks);
+  internalRoutes(app, services, service.hooks);
 
-  const timers = [
-    setInterval(() => {
-      Promise.all([
-        feed.prune(MAX_ACCESS_TTL_SECONDS),
-        pruneExpiredRefreshTokens(db),
-        pruneThrottles(db),
-      ]).catch((err) => logger.warn({ err }, 'pruning failed'));
-    }, 5 * 60_000),
-  ];
+  service.every(5 * 60_000, 'pruning', () =>
+    Promise.all([feed.prune(MAX_ACCESS_TTL_SECONDS), pruneExpiredRefreshTokens(db), pruneThrottles(db)]),
+  );
   if (keys.reload !== undefined) {
-    const reload = keys.reload;
-    timers.push(
-      setInterval(() => {
-        try {
-          reload();
-        } catch (err) {
-          logger.error({ err }, 'reloading signing keys failed; keeping the current ones');
-        }
-      }, 10_000),
-    );
+    // A failed reload keeps the current keys (logged as `reloading signing keys failed`).
+    service.every(10_000, 'reloading signing keys', keys.reload);
   }
-  for (const t of timers) t.unref();
-  mail?.start();
-
-  let closed = false;
-  async function closeResources(): Promise<void> {
-    if (closed) return;
-    closed = true;
-    for (const t of timers) clearInterval(t);
-    await mail?.stop();
-    await feed.close();
-    if (ownDb) await db.close();
+  if (mail !== undefined) {
+    mail.start();
+    service.onClose('mail relay', () => mail.stop());
   }
-  return {
-    app,
-    services,
-    readiness,
-    closeResources,
-    async close() {
-      await app.close();
-      await closeResources();
-    },
-  };
+  const handle = await service.finish();
+  return { ...handle, app, services, readiness };
 }

@@ -1,19 +1,15 @@
-import { dirname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import {
-  type AssertionKey,
-  type DatabaseConfig,
-  databaseConfigFromEnv,
+  type BaseServiceConfig,
+  baseServiceConfig,
+  checkServiceEnv,
   type Env,
-  LOG_LEVELS,
-  type LogLevel,
+  envFlag,
   parseConfig,
-  secretString,
+  pickServiceEnv,
+  serviceEnvShape,
+  splitList,
 } from '@gatehouse/kit/service';
 import { z } from 'zod';
-
-/** The repository root: development data lives in `<root>/.data/`. */
-export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 
 /** OWASP password storage cheat sheet: argon2id, m=19 MiB, t=2, p=1. */
 export const OWASP_ARGON2 = { memoryCost: 19_456, timeCost: 2, parallelism: 1 } as const;
@@ -26,18 +22,10 @@ export interface SigningKeyInput {
   readonly retireAt?: number | undefined;
 }
 
-export interface AuthConfig {
-  readonly env: 'development' | 'test' | 'production';
-  readonly production: boolean;
-  readonly logLevel: LogLevel;
-  readonly host: string;
-  readonly port: number;
+/** Kit's base service config (host, port, data dir, database, Redis, assertion keys, proxies) and auth's own. */
+export interface AuthConfig extends BaseServiceConfig {
   readonly issuer: string;
   readonly audience: string;
-  readonly dataDir: string;
-  readonly database: DatabaseConfig;
-  readonly redisUrl: string | undefined;
-  readonly assertionKeys: readonly AssertionKey[];
   /** From AUTH_SIGNING_KEYS (production); undefined means the dev key directory under dataDir. */
   readonly signingKeys: readonly SigningKeyInput[] | undefined;
   readonly tokens: {
@@ -59,7 +47,6 @@ export interface AuthConfig {
   };
   readonly cookies: { readonly insecureDev: boolean };
   readonly allowedOrigins: readonly string[];
-  readonly trustedProxies: readonly string[];
   readonly publicUrl: string;
   /** SMTP for outgoing mail; without it mail stays in the development outbox. */
   readonly smtp: { readonly url: string; readonly from: string } | undefined;
@@ -85,17 +72,9 @@ const signingKeysSchema = z.array(
 
 const envSchema = z
   .object({
-    NODE_ENV: z.enum(['development', 'test', 'production']).optional(),
-    LOG_LEVEL: z.enum(LOG_LEVELS).optional(),
-    AUTH_HOST: z.string().min(1).optional(),
-    AUTH_PORT: int(0, 65_535),
+    ...serviceEnvShape('AUTH'),
     AUTH_ISSUER: z.string().min(1).optional(),
     AUTH_AUDIENCE: z.string().min(1).optional(),
-    AUTH_DATA_DIR: z.string().min(1).optional(),
-    AUTH_DB_MEMORY: flag,
-    DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
-    REDIS_URL: z.url({ protocol: /^rediss?$/ }).optional(),
-    GATEWAY_ASSERTION_SECRET: secretString(),
     AUTH_SIGNING_KEYS: z.string().optional(),
     AUTH_ACCESS_TTL_SECONDS: int(60, MAX_ACCESS_TTL_SECONDS),
     AUTH_REFRESH_TTL_SECONDS: int(300, 90 * 86_400),
@@ -110,7 +89,6 @@ const envSchema = z
     AUTH_LOCK_SECONDS: int(10, 86_400),
     AUTH_COOKIE_INSECURE_DEV: flag,
     AUTH_ALLOWED_ORIGINS: list,
-    AUTH_TRUSTED_PROXIES: list,
     AUTH_PUBLIC_URL: z.url().optional(),
     /** smtp://user:pass@host:587 or smtps://…:465; mail is relayed from the outbox through it. */
     SMTP_URL: z.url({ protocol: /^smtps?$/, error: 'must be an smtp:// or smtps:// URL' }).optional(),
@@ -125,6 +103,7 @@ const envSchema = z
     }
     if (env.SMTP_URL !== undefined && env.MAIL_FROM === undefined)
       issue('MAIL_FROM', 'is required with SMTP_URL');
+    checkServiceEnv('AUTH', env, issue);
     if (env.NODE_ENV !== 'production') return;
     if (env.AUTH_SIGNING_KEYS === undefined)
       issue('AUTH_SIGNING_KEYS', 'is required in production (private JWKs)');
@@ -132,7 +111,6 @@ const envSchema = z
     if (env.AUTH_ALLOWED_ORIGINS === undefined) issue('AUTH_ALLOWED_ORIGINS', 'is required in production');
     if (env.AUTH_PUBLIC_URL === undefined) issue('AUTH_PUBLIC_URL', 'is required in production');
     if (env.AUTH_COOKIE_INSECURE_DEV !== undefined) issue('AUTH_COOKIE_INSECURE_DEV', 'is development-only');
-    if (env.AUTH_DB_MEMORY !== undefined) issue('AUTH_DB_MEMORY', 'is development-only');
     if (env.AUTH_ARGON2_MEMORY_KIB !== undefined && env.AUTH_ARGON2_MEMORY_KIB < OWASP_ARGON2.memoryCost) {
       issue('AUTH_ARGON2_MEMORY_KIB', `must be at least ${OWASP_ARGON2.memoryCost} in production`);
     }
@@ -154,58 +132,23 @@ function parseSigningKeys(text: string): SigningKeyInput[] | string {
   return result.data;
 }
 
-const splitList = (value: string | undefined, fallback: string[]) =>
-  value === undefined
-    ? fallback
-    : value
-        .split(',')
-        .map((s) => s.trim())
-        .filter((s) => s !== '');
-
-const bool = (value: string | undefined) => value === 'true' || value === '1';
-
 /** Only the variables this process reads: an unknown `AUTH_*` variable is a typo and is refused. */
-const OTHER_KEYS = [
-  'SMTP_URL',
-  'MAIL_FROM',
-  'NODE_ENV',
-  'LOG_LEVEL',
-  'DATABASE_URL',
-  'REDIS_URL',
-  'GATEWAY_ASSERTION_SECRET',
-];
-
 export function pickEnv(env: Env): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [key, value] of Object.entries(env)) {
-    if (value === undefined || value === '') continue;
-    if (key.startsWith('AUTH_') || OTHER_KEYS.includes(key)) out[key] = value;
-  }
-  return out;
+  return pickServiceEnv(env, 'AUTH', ['SMTP_URL', 'MAIL_FROM']);
 }
 
 /** Parses the identity service's configuration from the environment; every problem at once. */
 export function loadConfig(env: Env): AuthConfig {
   const e = parseConfig(envSchema, pickEnv(env), 'auth configuration (environment)');
-  const nodeEnv = e.NODE_ENV ?? 'development';
-  const dataDir = resolve(e.AUTH_DATA_DIR ?? resolve(REPO_ROOT, '.data/auth'));
   const keys =
     e.AUTH_SIGNING_KEYS === undefined
       ? undefined
       : (parseSigningKeys(e.AUTH_SIGNING_KEYS) as SigningKeyInput[]);
   const minLength = e.AUTH_PASSWORD_MIN_LENGTH ?? 15;
   return {
-    env: nodeEnv,
-    production: nodeEnv === 'production',
-    logLevel: e.LOG_LEVEL ?? 'info',
-    host: e.AUTH_HOST ?? '127.0.0.1',
-    port: e.AUTH_PORT ?? 4001,
+    ...baseServiceConfig('AUTH', e, { name: 'auth', port: 4001 }),
     issuer: e.AUTH_ISSUER ?? 'https://auth.gatehouse.local',
     audience: e.AUTH_AUDIENCE ?? 'gatehouse',
-    dataDir,
-    database: bool(e.AUTH_DB_MEMORY) ? { kind: 'memory' } : databaseConfigFromEnv(e.DATABASE_URL, dataDir),
-    redisUrl: e.REDIS_URL,
-    assertionKeys: [{ kid: 'gw1', secret: e.GATEWAY_ASSERTION_SECRET }],
     signingKeys: keys,
     tokens: {
       accessTtlSeconds: e.AUTH_ACCESS_TTL_SECONDS ?? 600,
@@ -228,9 +171,8 @@ export function loadConfig(env: Env): AuthConfig {
       lockSeconds: e.AUTH_LOCK_SECONDS ?? 900,
       windowSeconds: 900,
     },
-    cookies: { insecureDev: bool(e.AUTH_COOKIE_INSECURE_DEV) },
+    cookies: { insecureDev: envFlag(e.AUTH_COOKIE_INSECURE_DEV) },
     allowedOrigins: splitList(e.AUTH_ALLOWED_ORIGINS, ['http://127.0.0.1:8080', 'http://localhost:8080']),
-    trustedProxies: splitList(e.AUTH_TRUSTED_PROXIES, ['127.0.0.1', '::1']),
     publicUrl: e.AUTH_PUBLIC_URL ?? 'http://127.0.0.1:8080',
     smtp: e.SMTP_URL === undefined ? undefined : { url: e.SMTP_URL, from: e.MAIL_FROM as string },
   };

@@ -1,38 +1,35 @@
 import { createHash } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import {
-  createAssertionSigner,
-  type ErrorTracker,
-  handleProbe,
-  isProblemError,
-  type Logger,
-  Readiness,
-  sendProblem,
-  toProblem,
-} from '@gatehouse/kit';
+import { createServer, type Server } from 'node:http';
+import { createAssertionSigner, type ErrorTracker, type Logger, Readiness } from '@gatehouse/kit';
 import type { Tracer } from '@opentelemetry/api';
+import { Redis } from 'ioredis';
 import { AccessChecks } from './access/access-checks.ts';
 import { AccessRuleTable } from './access/rules.ts';
 import { accessSettingsSchema } from './access/schema.ts';
 import { createAdminServer } from './admin/server.ts';
 import { createClientErrorHandler } from './client-error.ts';
 import type { GatewayConfig } from './config/schema.ts';
-import { createContext, DONE, type RequestContext, type Stage } from './context.ts';
+import { createHealthDocument } from './health.ts';
 import { UserDirectory } from './identity/user-directory.ts';
 import { TokenVerifier } from './identity/verifier.ts';
 import { GatewayMetrics } from './metrics.ts';
+import { createAccessLog } from './pipeline/access-log.ts';
+import { createRequestHandler } from './pipeline/handle-request.ts';
+import { createUpgradeHandler } from './pipeline/handle-upgrade.ts';
+import { createRunner } from './pipeline/run.ts';
 import { createRateLimiting, RedisRateLimiter } from './ratelimit/index.ts';
 import { RevocationFeed } from './revocation/feed.ts';
 import { RevocationList } from './revocation/list.ts';
 import { routeReport } from './route-report.ts';
 import { ClientAddressResolver } from './routing/client-address.ts';
 import { RouteTable } from './routing/route-table.ts';
-import { buildPipeline } from './stages/index.ts';
+import { buildPipelines } from './stages/index.ts';
 import { securityHeaderDefaults } from './stages/security-headers.ts';
 import { RequestTracing } from './tracing.ts';
 import { type BreakerState, STATE_VALUE } from './upstream/breaker.ts';
-import { CLIENT_GONE } from './upstream/proxy-handler.ts';
 import { Upstreams } from './upstream/upstreams.ts';
+import { memoryTicketStore, redisTicketStore, type TicketStore, Tickets } from './websocket/tickets.ts';
+import { TunnelRegistry } from './websocket/tunnels.ts';
 
 export { loadGatewayConfig, loadGatewayConfigFile } from './config/load.ts';
 export type { GatewayConfig } from './config/schema.ts';
@@ -62,6 +59,13 @@ export interface Gateway {
   readonly configHash: string;
   /** The detailed health document (/health): dependencies, breakers, caches, config hash. */
   health(): Promise<unknown>;
+  /** Open WebSocket tunnels of this process. */
+  readonly tunnels: TunnelRegistry;
+  /**
+   * Shutdown: refuse new upgrades, let open tunnels run until `websockets.drainDeadlineMs`, then
+   * close them (so the listener's close, which waits for every connection, can finish).
+   */
+  drainTunnels(): Promise<void>;
   /**
    * Loads keys, starts the revocation feed and the access checkers, and connects the limiter's
    * Redis (what cannot be reached is reported by /ready, not thrown).
@@ -69,6 +73,23 @@ export interface Gateway {
   start(): Promise<void>;
   /** Closes pools and timers (servers are closed by the shutdown handler). */
   close(): Promise<void>;
+}
+
+/**
+ * Tickets live in the shared Redis (the rate limiter's, else the revocation channel's) so any
+ * instance can redeem what another minted; without Redis, in this process.
+ */
+function ticketStore(config: GatewayConfig): TicketStore {
+  const url = config.rateLimits.redisUrl ?? config.identity?.redisUrl;
+  if (url === undefined) return memoryTicketStore();
+  return redisTicketStore(
+    new Redis(url, {
+      enableOfflineQueue: true,
+      maxRetriesPerRequest: 1,
+      connectTimeout: 2_000,
+      lazyConnect: false,
+    }),
+  );
 }
 
 /** Builds the gateway from a parsed config. Never listens: main.ts or a test does. */
@@ -94,6 +115,7 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions): G
       metrics.limiterDegraded.set(1);
     },
     onTierError: () => metrics.tierLookupErrors.inc(),
+    assertionKeys: config.assertion.keys,
   });
   const lookups = config.identity?.userLookup;
   const users =
@@ -127,6 +149,8 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions): G
           onEvent: (event) => {
             if (event.type === 'user') users?.invalidate({ sub: event.sub });
             else if (event.type === 'tenant') users?.invalidate({ tid: event.tid });
+            // A tunnel never outlives its token: the event reaches every instance (feed or Redis).
+            tunnels.closeRevoked();
           },
         });
   const accessRules = new AccessRuleTable(config.routes);
@@ -186,7 +210,15 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions): G
     options.tracing === undefined
       ? undefined
       : new RequestTracing(options.tracing.tracer, options.tracing.sampleRatio);
-  const stages = buildPipeline({
+  const tickets = new Tickets(ticketStore(config), config.websockets.tickets.ttlSeconds);
+  const tunnels = new TunnelRegistry({
+    config: config.websockets,
+    metrics,
+    logger,
+    tiers: rateLimiting.tiers,
+    revocations,
+  });
+  const pipelines = buildPipelines({
     tracing,
     config,
     logger,
@@ -202,108 +234,16 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions): G
     access,
     accessRules,
     onFailure: (reason) => metrics.authFailures.inc({ reason }),
+    tickets,
+    tunnels,
   });
-  const exposeErrors = config.development?.exposeErrors === true;
-  const logAccess = config.accessLog && logger.isLevelEnabled('info');
-  // Access lines carry only fields the gateway chose (never a header, token or body): the
-  // wildcard redaction every other line gets is skipped for them.
-  const accessLogger = logger.child({}, { redact: [] });
-
-  function answerError(ctx: RequestContext, err: unknown): void {
-    if ((err as { code?: unknown } | null)?.code === CLIENT_GONE) return;
-    if (!isProblemError(err)) {
-      logger.error(
-        { err, requestId: ctx.requestId, traceId: ctx.traceId },
-        'unhandled error in the pipeline',
-      );
-      options.errors?.capture(err, {
-        requestId: ctx.requestId,
-        traceId: ctx.traceId,
-        route: ctx.route?.id,
-        method: ctx.method,
-      });
-    }
-    const { res, req } = ctx;
-    if (res.headersSent) {
-      res.destroy();
-      return;
-    }
-    const doc = toProblem(err, ctx.requestId || undefined, 'GW_INTERNAL');
-    if (exposeErrors && !isProblemError(err)) doc.detail = (err as Error).message;
-    const headers =
-      isProblemError(err) && err.headers !== undefined
-        ? { ...ctx.responseHeaders, ...err.headers }
-        : ctx.responseHeaders;
-    // An unread request body must not be parsed as the next request: close the connection.
-    if (!req.complete) res.setHeader('connection', 'close');
-    sendProblem(res, doc, headers);
-  }
-
-  function accessLog(ctx: RequestContext): void {
-    const { res } = ctx;
-    const seconds = (performance.now() - ctx.started) / 1000;
-    const route = ctx.route?.id ?? 'unmatched';
-    const status = res.writableFinished ? res.statusCode : 499;
-    metrics.observe(ctx.method, route, status, seconds);
-    metrics.inFlight.dec();
-    tracing?.endServer(ctx, route, status);
-    if (!logAccess) return;
-    accessLogger.info(
-      {
-        requestId: ctx.requestId,
-        traceId: ctx.traceId,
-        method: ctx.method,
-        route,
-        upstream: ctx.route?.upstream.name,
-        status,
-        durationMs: Math.round(seconds * 100_000) / 100,
-        upstreamMs: ctx.upstreamMs === undefined ? undefined : Math.round(ctx.upstreamMs * 100) / 100,
-        userId: ctx.identity?.sub,
-        tenantId: ctx.identity?.tid,
-        clientIp: ctx.clientIp,
-        reason: ctx.failure,
-      },
-      'request',
-    );
-  }
-
-  async function run(ctx: RequestContext, pipeline: readonly Stage[]): Promise<void> {
-    try {
-      for (const stage of pipeline) {
-        let result = stage(ctx);
-        if (result !== undefined && typeof (result as Promise<unknown>).then === 'function') {
-          result = await result;
-          // The client may have left while this stage waited (a token, a lookup, Redis): stop here,
-          // so nothing is sent upstream on behalf of a client that is gone.
-          if (ctx.clientGone) return;
-        }
-        if (result === DONE) return;
-      }
-    } catch (err) {
-      answerError(ctx, err);
-    }
-  }
-
-  function handle(req: IncomingMessage, res: ServerResponse): void {
-    const started = performance.now();
-    if (readiness.shuttingDown) res.setHeader('connection', 'close');
-    const url = req.url ?? '';
-    if ((url === '/live' || url === '/ready') && handleProbe(readiness, req, res, url)) return;
-    const ctx = createContext(req, res, started);
-    metrics.inFlight.inc();
-    res.once('close', () => {
-      if (!res.writableFinished) {
-        ctx.clientGone = true;
-        ctx.onClientGone?.();
-      }
-      accessLog(ctx);
-    });
-    run(ctx, stages).catch((err: unknown) => {
-      // answerError itself failed: nothing more can be said to this client.
-      logger.error({ err, requestId: ctx.requestId, traceId: ctx.traceId }, 'answering an error failed');
-      res.destroy();
-    });
-  }
+  const run = createRunner({
+    logger,
+    errors: options.errors,
+    exposeErrors: config.development?.exposeErrors === true,
+  });
+  const accessLog = createAccessLog({ logger, metrics, tracing, enabled: config.accessLog });
+  const securityHeaders = securityHeaderDefaults(config.securityHeaders);
 
   const server = createServer(
     {
@@ -317,27 +257,33 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions): G
       requireHostHeader: true,
       joinDuplicateHeaders: false,
     },
-    handle,
+    createRequestHandler({ readiness, metrics, run, pipeline: pipelines.request, accessLog }),
   );
-  server.on('clientError', createClientErrorHandler(securityHeaderDefaults(config.securityHeaders)));
+  server.on(
+    'upgrade',
+    createUpgradeHandler({
+      readiness,
+      metrics,
+      run,
+      pipeline: pipelines.upgrade,
+      accessLog,
+      tunnels,
+      securityHeaders,
+    }),
+  );
+  server.on('clientError', createClientErrorHandler(securityHeaders));
 
-  const health = async () => ({
-    status: (await readiness.evaluate()).status,
+  const health = createHealthDocument({
+    readiness,
     configHash,
-    tokens: verifier.status(),
-    rateLimiter: rateLimiting.status(),
-    revocations: feed?.status() ?? { off: 'no identity service configured', entries: revocations.size },
-    access: access.status(),
-    userLookups: users === undefined ? { off: true } : { cached: users.size, breaker: users.breaker.state },
-    upstreams: [...upstreams.all()].map(({ config: u, guard }) => ({
-      name: u.name,
-      url: `${u.origin}${u.basePath}`,
-      timeoutMs: u.timeoutMs,
-      breaker: guard.breaker.state,
-      inFlight: guard.inFlight,
-      maxConcurrent: guard.maxConcurrent,
-    })),
-    process: { uptimeSeconds: Math.round(process.uptime()), memory: process.memoryUsage() },
+    verifier,
+    rateLimiting,
+    feed,
+    revocations,
+    access,
+    users,
+    upstreams,
+    tunnels: () => ({ ...tunnels.status(), tickets: tickets.backend }),
   });
 
   const admin = createAdminServer({
@@ -356,6 +302,8 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions): G
     verifier,
     configHash,
     health,
+    tunnels,
+    drainTunnels: () => tunnels.drain(),
     async start() {
       if (feed === undefined) {
         logger.warn('no identity service configured: tokens are not checked for revocation');
@@ -371,7 +319,13 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions): G
     },
     async close() {
       verifier.stop();
-      await Promise.all([upstreams.close(), rateLimiting.close(), feed?.stop(), access.stop()]);
+      await Promise.all([
+        upstreams.close(),
+        rateLimiting.close(),
+        feed?.stop(),
+        access.stop(),
+        tickets.close(),
+      ]);
     },
   };
 }

@@ -1,6 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { Span } from '@opentelemetry/api';
 import type { Identity, TokenFailure } from './identity/verifier.ts';
+import type { Responder } from './pipeline/responder.ts';
 import type { CompiledRoute } from './routing/route-table.ts';
 
 export type OutboundHeaders = Record<string, string | string[]>;
@@ -8,7 +10,18 @@ export type OutboundHeaders = Record<string, string | string[]>;
 /** Everything the stages learn about one request, filled in pipeline order. */
 export interface RequestContext {
   readonly req: IncomingMessage;
-  readonly res: ServerResponse;
+  /** The response of a plain request; undefined for an upgrade (its answer goes to `socket`). */
+  readonly res: ServerResponse | undefined;
+  /** The client's raw socket of an upgrade request (undefined for a plain request). */
+  readonly socket: Duplex | undefined;
+  /**
+   * An upgrade only: what the client sent after its request's head, held while the handshake is
+   * decided (the socket is read meanwhile, so a client that leaves is noticed). `take` stops
+   * holding and returns the bytes, for the tunnel to send first.
+   */
+  readonly early: { take(): Buffer } | undefined;
+  /** Writes the gateway's own answers (refusals, a preflight) to `res` or, before any 101, to `socket`. */
+  readonly responder: Responder;
   /** performance.now() when the request arrived. */
   readonly started: number;
   readonly method: string;
@@ -52,10 +65,20 @@ export interface RequestContext {
   clientGone: boolean;
 }
 
-export function createContext(req: IncomingMessage, res: ServerResponse, started: number): RequestContext {
+export interface Exchange {
+  readonly res?: ServerResponse | undefined;
+  readonly socket?: Duplex | undefined;
+  readonly early?: { take(): Buffer } | undefined;
+  readonly responder: Responder;
+}
+
+export function createContext(req: IncomingMessage, exchange: Exchange, started: number): RequestContext {
   return {
     req,
-    res,
+    res: exchange.res,
+    socket: exchange.socket,
+    early: exchange.early,
+    responder: exchange.responder,
     started,
     method: req.method ?? 'GET',
     requestId: '',

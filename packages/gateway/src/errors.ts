@@ -4,8 +4,10 @@ import { defineErrors } from '@gatehouse/kit';
 export const gatewayErrors = defineErrors({
   GW_BAD_REQUEST: { status: 400, title: 'Bad Request' },
   GW_BAD_PATH: { status: 400, title: 'Bad Request Path' },
+  GW_UPGRADE_REFUSED: { status: 400, title: 'Upgrade Refused' },
   GW_UNAUTHENTICATED: { status: 401, title: 'Authentication Required' },
   GW_INVALID_TOKEN: { status: 401, title: 'Invalid Access Token' },
+  GW_INVALID_TICKET: { status: 401, title: 'Invalid Connection Ticket' },
   GW_FORBIDDEN: { status: 403, title: 'Forbidden' },
   GW_ACCESS_DENIED: { status: 403, title: 'Access Denied' },
   GW_CORS_REJECTED: { status: 403, title: 'Cross-Origin Request Refused' },
@@ -15,6 +17,7 @@ export const gatewayErrors = defineErrors({
   GW_PAYLOAD_TOO_LARGE: { status: 413, title: 'Payload Too Large' },
   GW_URI_TOO_LONG: { status: 414, title: 'URI Too Long' },
   GW_RATE_LIMITED: { status: 429, title: 'Too Many Requests' },
+  GW_TOO_MANY_CONNECTIONS: { status: 429, title: 'Too Many Connections' },
   GW_HEADERS_TOO_LARGE: { status: 431, title: 'Request Header Fields Too Large' },
   GW_INTERNAL: { status: 500, title: 'Internal Server Error' },
   GW_UPSTREAM_UNAVAILABLE: { status: 502, title: 'Bad Gateway' },

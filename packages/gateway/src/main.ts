@@ -105,6 +105,10 @@ export async function serve(configPath: string | undefined, env: Env, workersFla
     'listening',
   );
 
+  // Next to the shutdown below (which closes the listener, and waits for every connection): open
+  // tunnels get websockets.drainDeadlineMs, then are closed, well inside limits.shutdownDeadlineMs.
+  for (const signal of ['SIGTERM', 'SIGINT'] as const)
+    process.once(signal, () => void gateway.drainTunnels());
   installGracefulShutdown({
     logger,
     servers,

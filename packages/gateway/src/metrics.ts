@@ -37,6 +37,11 @@ export class GatewayMetrics {
   readonly tokenVerification: Histogram<'result'>;
   readonly tokenCacheLookups: Counter<'result'>;
   readonly dependencyUp: Gauge<'dependency'>;
+  readonly tunnelHandshakes: Counter<'route' | 'status'>;
+  readonly tunnelsOpen: Gauge<'route'>;
+  readonly tunnelCloses: Counter<'route' | 'reason'>;
+  readonly tunnelDuration: Histogram<'route'>;
+  readonly tunnelBytes: Counter<'route' | 'direction'>;
 
   constructor(enabled = true) {
     this.registry = createMetricsRegistry('gateway');
@@ -220,6 +225,52 @@ export class GatewayMetrics {
           collect() {
             for (const [dependency, up] of dependencies()) this.set({ dependency }, up() ? 1 : 0);
           },
+        }),
+    );
+    this.tunnelHandshakes = made(
+      () =>
+        new Counter({
+          name: 'gateway_websocket_handshakes_total',
+          help: 'WebSocket upgrade requests by route and the status the client got (101: tunnel opened)',
+          labelNames: ['route', 'status'],
+          registers,
+        }),
+    );
+    this.tunnelsOpen = made(
+      () =>
+        new Gauge({
+          name: 'gateway_websocket_connections',
+          help: 'Open WebSocket tunnels by route',
+          labelNames: ['route'],
+          registers,
+        }),
+    );
+    this.tunnelCloses = made(
+      () =>
+        new Counter({
+          name: 'gateway_websocket_closes_total',
+          help: 'WebSocket tunnels ended, by route and reason (client, upstream, expiry, revocation, idle, lifetime, drain, error)',
+          labelNames: ['route', 'reason'],
+          registers,
+        }),
+    );
+    this.tunnelDuration = made(
+      () =>
+        new Histogram({
+          name: 'gateway_websocket_duration_seconds',
+          help: 'How long WebSocket tunnels stayed open',
+          labelNames: ['route'],
+          buckets: [1, 10, 30, 60, 300, 600, 900, 1800, 3600, 14_400, 86_400],
+          registers,
+        }),
+    );
+    this.tunnelBytes = made(
+      () =>
+        new Counter({
+          name: 'gateway_websocket_bytes_total',
+          help: 'Bytes through WebSocket tunnels, counted when a tunnel ends: in (from clients), out (to clients)',
+          labelNames: ['route', 'direction'],
+          registers,
         }),
     );
     this.accessInvalidations = made(

@@ -1,5 +1,6 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import { createContext, type RequestContext } from './context.ts';
+import type { Responder } from './pipeline/responder.ts';
 
 /**
  * A request context for stage unit tests, built from the raw header list a
@@ -29,5 +30,5 @@ export function contextFor(
     headers,
     socket: { remoteAddress: init.remoteAddress ?? '127.0.0.1', encrypted: init.encrypted },
   } as unknown as IncomingMessage;
-  return createContext(req, {} as ServerResponse, 0);
+  return createContext(req, { responder: {} as Responder }, 0);
 }

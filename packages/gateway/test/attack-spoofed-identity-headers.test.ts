@@ -199,6 +199,10 @@ describe('attack: spoofed identity and forwarding headers', () => {
       assert.equal(result.identity.sub, 'user-9');
       assert.equal(result.identity.tid, 'tenant-9');
       assert.deepEqual([...result.identity.roles], ['member']);
+      // The access token's own expiry rides along, so a service can end a WebSocket in time.
+      const tokenExp = JSON.parse(Buffer.from(token.split('.')[1] as string, 'base64url').toString()).exp;
+      assert.equal(typeof tokenExp, 'number');
+      assert.equal(result.identity.tokenExp, tokenExp);
     }
     // The same assertion is worthless on another request.
     assert.deepEqual(verify(assertion, { method: 'DELETE', path: '/api/items/42', requestId }), {

@@ -96,6 +96,33 @@ describe('identity assertion', () => {
     assert.deepEqual(result.ok && result.identity, { sub: 'u', tid: 't', roles: [], jti: undefined });
   });
 
+  it("carries the access token's expiry as tokenExp, and verifies it back", () => {
+    const withExp: AssertedIdentity = { ...identity, tokenExp: NOW + 900 };
+    const token = sign(withExp, binding, NOW);
+    const payload = decode(token.split('.')[1] as string);
+    assert.equal(payload.tokenExp, NOW + 900);
+    // The assertion's own lifetime is unchanged: tokenExp is information, not a validity window.
+    assert.equal(payload.exp, NOW + ASSERTION_LIFETIME_S);
+    assert.deepEqual(verify(token, binding, NOW), { ok: true, identity: withExp });
+  });
+
+  it('still verifies an assertion without tokenExp, as older gateways sign it, to the same shape', () => {
+    const old = craft(ourHeader('key-a'), claims({ jti: 'tok-1' }), keyA.secret);
+    const result = verify(old, binding, NOW);
+    assert.deepEqual(result, {
+      ok: true,
+      identity: { sub: 'user-1', tid: 'tenant-9', roles: ['agent'], jti: 'tok-1' },
+    });
+    assert.equal(result.ok && 'tokenExp' in result.identity, false);
+  });
+
+  it('refuses a signed tokenExp that is not a whole number of seconds', () => {
+    for (const tokenExp of ['1800000900', 1.5, null, Number.MAX_VALUE]) {
+      const token = craft(ourHeader('key-a'), claims({ tokenExp }), keyA.secret);
+      assert.equal(reason(verify(token, binding, NOW)), 'bad_claims', String(tokenExp));
+    }
+  });
+
   it('requires a key to sign with', () => {
     assert.throws(() => createAssertionSigner([]), /at least one key/);
   });

@@ -30,6 +30,14 @@ export interface AssertedIdentity {
   readonly roles: readonly string[];
   /** The access token's id (for revocation). */
   readonly jti?: string | undefined;
+  /**
+   * When the access token behind this request expires (seconds since the epoch).
+   * A service holding a long-lived connection (a WebSocket) closes it with 4401
+   * before this instant; the gateway cuts the tunnel at the same time as a
+   * backstop. Absent in assertions from gateways older than this claim, and for
+   * identities that have no token (service calls): verifiers accept both.
+   */
+  readonly tokenExp?: number | undefined;
 }
 
 export interface AssertionBinding {
@@ -81,6 +89,7 @@ export function createAssertionSigner(keys: readonly AssertionKey[]): AssertionS
         tid: identity.tid,
         roles: identity.roles,
         jti: identity.jti,
+        tokenExp: identity.tokenExp,
       }).slice(0, -1);
       const pad = (3 - (Buffer.byteLength(json) % 3)) % 3;
       prefix = b64url(json + ' '.repeat(pad));
@@ -149,7 +158,8 @@ export function createAssertionVerifier(
       !Array.isArray(payload.roles) ||
       !payload.roles.every((r) => typeof r === 'string') ||
       typeof payload.exp !== 'number' ||
-      typeof payload.iat !== 'number'
+      typeof payload.iat !== 'number' ||
+      (payload.tokenExp !== undefined && !Number.isSafeInteger(payload.tokenExp))
     ) {
       return { ok: false, reason: 'bad_claims' };
     }
@@ -159,9 +169,16 @@ export function createAssertionVerifier(
     if (payload.htm !== binding.method || payload.htu !== binding.path || payload.rid !== binding.requestId) {
       return { ok: false, reason: 'wrong_request' };
     }
+    const identity: AssertedIdentity = {
+      sub: payload.sub,
+      tid: payload.tid,
+      roles: payload.roles,
+      jti: payload.jti,
+    };
+    // Only present when signed: an older gateway's assertion verifies to the same shape as before.
     return {
       ok: true,
-      identity: { sub: payload.sub, tid: payload.tid, roles: payload.roles, jti: payload.jti },
+      identity: payload.tokenExp === undefined ? identity : { ...identity, tokenExp: payload.tokenExp },
     };
   };
 }

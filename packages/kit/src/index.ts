@@ -1,5 +1,6 @@
 export * from './assertion.ts';
 export * from './config.ts';
+export * from './contracts/index.ts';
 export * from './error-tracking.ts';
 export * from './errors.ts';
 export * from './health.ts';

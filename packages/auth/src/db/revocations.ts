@@ -1,9 +1,6 @@
-import type { Queryable } from '@gatehouse/kit/service';
+import type { Queryable, RevocationEvent } from '@gatehouse/kit/service';
 
-export type RevocationEvent =
-  | { type: 'jti'; jti: string; exp: number }
-  | { type: 'user'; sub: string; notBefore: number }
-  | { type: 'tenant'; tid: string; notBefore: number };
+export type { RevocationEvent } from '@gatehouse/kit/service';
 
 interface Row {
   seq: number;

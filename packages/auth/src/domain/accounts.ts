@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Queryable } from '@gatehouse/kit/service';
+import type { InternalUserRecord, Queryable } from '@gatehouse/kit/service';
 import {
   consumeOneTimeToken,
   insertOneTimeToken,
@@ -221,7 +221,7 @@ export async function internalUser(
   s: AuthServices,
   userId: string,
   tenantId: string | undefined,
-): Promise<{ id: string; status: UserStatus; tenantId: string | null; member: boolean; roles: string[] }> {
+): Promise<InternalUserRecord> {
   const user = await findUserById(s.db, userId);
   if (user === undefined) throw authError('AUTH_USER_NOT_FOUND');
   const memberships = await listMembershipsOfUser(s.db, userId);

@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import type { Database, Logger, Queryable } from '@gatehouse/kit/service';
+import { type Database, type Logger, type Queryable, REVOCATION_CHANNEL } from '@gatehouse/kit/service';
 import { Redis } from 'ioredis';
 import { insertAudit } from '../db/audit.ts';
 import {
@@ -11,7 +11,6 @@ import {
 
 export type { RevocationEvent } from '../db/revocations.ts';
 
-export const REVOCATION_CHANNEL = 'gatehouse:revocations';
 const POLL_MS = 250;
 const PAGE = 1000;
 

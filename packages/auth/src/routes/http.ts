@@ -1,6 +1,6 @@
 import type {} from '@fastify/cookie';
 import type {} from '@fastify/swagger';
-import type { AssertionVerifier, IdentityHook } from '@gatehouse/kit/service';
+import type { ServiceHooks } from '@gatehouse/kit/service';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { AuthConfig } from '../config.ts';
 import type { RequestMeta } from '../domain/services.ts';
@@ -66,10 +66,5 @@ export function noStore(reply: FastifyReply): FastifyReply {
   return reply.header('cache-control', 'no-store');
 }
 
-export interface RouteHooks {
-  /** A user's identity from the gateway assertion. */
-  readonly user: IdentityHook;
-  /** The gateway or a platform service. */
-  readonly platform: IdentityHook;
-  readonly verifier: AssertionVerifier;
-}
+/** The signed-identity checks of kit's service template. */
+export type RouteHooks = ServiceHooks;

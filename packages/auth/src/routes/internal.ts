@@ -1,3 +1,4 @@
+import { INTERNAL_USER_ROUTE, REVOCATION_FEED_PATH } from '@gatehouse/kit/service';
 import type { FastifyInstance } from 'fastify';
 import { internalUser, setStatus } from '../domain/accounts.ts';
 import type { AuthServices } from '../domain/services.ts';
@@ -15,7 +16,7 @@ export function internalRoutes(app: FastifyInstance, s: AuthServices, hooks: Rou
   const tags = ['internal'];
 
   app.get<{ Params: { id: string }; Querystring: { tenant?: string } }>(
-    '/internal/users/:id',
+    INTERNAL_USER_ROUTE,
     {
       ...common,
       schema: {
@@ -42,7 +43,7 @@ export function internalRoutes(app: FastifyInstance, s: AuthServices, hooks: Rou
   );
 
   app.put<{ Params: { id: string }; Body: { status: 'active' | 'disabled' } }>(
-    '/internal/users/:id/status',
+    `${INTERNAL_USER_ROUTE}/status`,
     {
       ...common,
       schema: {
@@ -60,7 +61,7 @@ export function internalRoutes(app: FastifyInstance, s: AuthServices, hooks: Rou
   );
 
   app.get<{ Querystring: { after?: string; wait?: number } }>(
-    '/internal/revocations',
+    REVOCATION_FEED_PATH,
     {
       ...common,
       schema: {

@@ -1,12 +1,33 @@
+import { problemSchema } from '@gatehouse/kit/service';
+
 /**
  * JSON Schemas of the public API. They validate requests (unknown fields are
  * refused: `additionalProperties: false` with removal switched off in kit),
  * shape responses, and are the OpenAPI document.
  */
-export const email = { type: 'string', format: 'email', minLength: 3, maxLength: 254 } as const;
+/**
+ * Exactly what the service accepts, as a pattern (the one of ajv-formats'
+ * `email`, spelled without the `i` flag JSON Schema lacks): `format: email`
+ * means RFC 5322 to most tools (quoted local parts, IP literals), which the
+ * service refuses, so a client trusting the format would be refused.
+ */
+export const email = {
+  type: 'string',
+  description:
+    'An email address: dot-atom local part, a domain with at least one dot (no quoted parts, no IP literals)',
+  pattern:
+    "^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*@(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?\\.)+[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?$",
+  minLength: 3,
+  maxLength: 254,
+} as const;
 /** The policy's own maximum applies after this; this only stops absurd bodies early. */
 export const password = { type: 'string', minLength: 1, maxLength: 1024 } as const;
-export const uuid = { type: 'string', format: 'uuid' } as const;
+/** The pattern leaves out the `urn:uuid:` prefix that ajv's `uuid` format also takes. */
+export const uuid = {
+  type: 'string',
+  format: 'uuid',
+  pattern: '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$',
+} as const;
 export const role = { type: 'string', enum: ['owner', 'admin', 'member'] } as const;
 export const opaqueToken = {
   type: 'string',
@@ -70,18 +91,8 @@ export const invitation = {
   },
 } as const;
 
-export const problem = {
-  type: 'object',
-  description: 'RFC 9457 problem document (application/problem+json)',
-  properties: {
-    type: { type: 'string' },
-    title: { type: 'string' },
-    status: { type: 'integer' },
-    detail: { type: 'string' },
-    code: { type: 'string' },
-    requestId: { type: 'string' },
-  },
-} as const;
+/** Kit's shared problem schema; the published documents reference it (`#/components/schemas/Problem`). */
+export const problem = problemSchema;
 
 /** Authenticated routes: the gateway verifies the bearer token and signs an assertion for this service. */
 export const bearer = [{ bearerAuth: [] }];

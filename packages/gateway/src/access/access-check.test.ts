@@ -87,7 +87,14 @@ async function setup(
       ctx.requestId = randomUUID();
       routeMatch(ctx);
       if (user !== null && !ctx.isPublic) {
-        ctx.identity = { ...user, roles: ['member'], jti: randomUUID(), iat: 0, exp: 0 } as Identity;
+        ctx.identity = {
+          ...user,
+          roles: ['member'],
+          jti: randomUUID(),
+          iat: 0,
+          exp: 0,
+          tokenExp: 0,
+        } as Identity;
       }
       try {
         await accessCheck(ctx);

@@ -30,7 +30,7 @@ export function loadGatewayConfig(document: unknown, env: Env, source: string): 
   const result = gatewayConfigSchema.safeParse(resolved);
   if (!result.success) issues.push(...namingVariables(formatZodIssues(result.error), refs));
   issues.push(...crossReferenceIssues(resolved), ...accessCrossReferenceIssues(resolved));
-  if (result.success) issues.push(...productionIssues(result.data, env));
+  if (result.success) issues.push(...productionIssues(result.data, env), ...websocketIssues(result.data));
   if (issues.length > 0) throw new ConfigError(source, issues);
   const config = deepFreeze(result.data as GatewayConfig);
   // A Redis URL may carry a password whatever its key is called.
@@ -67,6 +67,17 @@ function crossReferenceIssues(document: unknown): string[] {
     prefixes.add(route?.prefix);
   });
   return issues;
+}
+
+/** Tunnels must be closed before the process's own shutdown bound cuts them. */
+function websocketIssues(config: GatewayConfig): string[] {
+  const { drainDeadlineMs } = config.websockets;
+  if (drainDeadlineMs >= config.limits.shutdownDeadlineMs) {
+    return [
+      `websockets.drainDeadlineMs: ${drainDeadlineMs} must be below limits.shutdownDeadlineMs (${config.limits.shutdownDeadlineMs})`,
+    ];
+  }
+  return [];
 }
 
 /** A problem with a value that came from `{ env: NAME }` names the variable too. */

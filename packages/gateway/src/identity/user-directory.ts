@@ -1,4 +1,4 @@
-import { type AssertionKey, createServiceCallSigner, type Logger } from '@gatehouse/kit';
+import { type AssertionKey, createServiceCallSigner, internalUserPath, type Logger } from '@gatehouse/kit';
 import { request } from 'undici';
 import { readCapped } from '../read-capped.ts';
 import { type BreakerState, CircuitBreaker } from '../upstream/breaker.ts';
@@ -153,7 +153,7 @@ export class UserDirectory {
     const permit = this.breaker.acquire();
     if (permit === 'no') throw new Error('identity service circuit open');
     const probe = permit === 'probe';
-    const path = `/internal/users/${encodeURIComponent(sub)}`;
+    const path = internalUserPath(sub);
     try {
       const res = await request(`${this.#options.identityUrl}${path}?tenant=${encodeURIComponent(tid)}`, {
         method: 'GET',

@@ -12,6 +12,8 @@ export interface Identity {
   readonly jti: string;
   readonly iat: number;
   readonly exp: number;
+  /** The same instant as `exp`, under the name the signed assertion carries it to services. */
+  readonly tokenExp: number;
 }
 
 /** Why a token was refused: a metric label and a log field, never told to the client. */
@@ -212,7 +214,7 @@ export class TokenVerifier {
     // jose checks iat only against a maximum age; a token issued in the future is refused here.
     if (iat * 1000 > nowMs + this.#auth.clockToleranceSeconds * 1000)
       throw new TokenRejected('not_yet_valid');
-    return { sub, tid, roles: Object.freeze([...(roles as string[])]), jti, iat, exp };
+    return { sub, tid, roles: Object.freeze([...(roles as string[])]), jti, iat, exp, tokenExp: exp };
   }
 }
 

@@ -1,3 +1,4 @@
+import type { AssertionKey } from '@gatehouse/kit';
 import type { RateLimitsConfig, RouteRateLimit } from './config.ts';
 import { rateLimitHeaders } from './headers.ts';
 import { type RateLimitIdentity, rateLimitKey } from './keys.ts';
@@ -6,6 +7,8 @@ import { checkAll, combine, createPolicyFor, type PolicyChoice, type RateLimitCh
 import { type DegradedReason, RedisRateLimiter } from './redis.ts';
 import {
   type EntitlementStore,
+  followEntitlementChanges,
+  httpEntitlementStore,
   memoryEntitlementStore,
   redisEntitlementStore,
   type Tier,
@@ -20,6 +23,8 @@ export interface RateLimitingOptions {
   readonly onDegraded?: (reason: DegradedReason) => void;
   /** An entitlement lookup failed or timed out (the tenant got `free` or its last known tier). */
   readonly onTierError?: (err: unknown) => void;
+  /** Signs the calls to billing when tiers come from `entitlementsUrl`. */
+  readonly assertionKeys?: readonly AssertionKey[];
 }
 
 /** The route as rate limiting sees it: an id for the key (the route prefix) and its override. */
@@ -81,7 +86,11 @@ export function createRateLimiting(
   const limiter: RateLimiter = redis ?? new MemoryRateLimiter({ maxKeys: config.maxKeys });
   const store =
     options.entitlements ??
-    (redis === undefined ? memoryEntitlementStore() : redisEntitlementStore(redis.client));
+    (redis !== undefined
+      ? redisEntitlementStore(redis.client)
+      : config.entitlementsUrl !== undefined && options.assertionKeys !== undefined
+        ? httpEntitlementStore(config.entitlementsUrl, options.assertionKeys)
+        : memoryEntitlementStore());
   const tiers = new TierResolver({
     store,
     ttlMs: config.tierCacheSeconds * 1_000,
@@ -89,6 +98,11 @@ export function createRateLimiting(
     budgetMs: config.budgetMs,
     ...(options.onTierError === undefined ? {} : { onError: options.onTierError }),
   });
+  // Billing's announcements invalidate cached tiers on every instance (the store it writes is this Redis).
+  const following =
+    redis === undefined || options.entitlements !== undefined
+      ? undefined
+      : followEntitlementChanges(redis.client.duplicate(), tiers);
   const policyFor = createPolicyFor(config);
   const memory = limiter instanceof MemoryRateLimiter ? limiter : undefined;
 
@@ -126,6 +140,9 @@ export function createRateLimiting(
       return { decision, tier, headers: rateLimitHeaders(decision) };
     },
     status: () => limiter.status(),
-    close: () => limiter.close(),
+    async close() {
+      following?.close();
+      await limiter.close();
+    },
   };
 }

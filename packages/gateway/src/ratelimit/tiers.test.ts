@@ -1,10 +1,14 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
+import { createAssertionVerifier, ENTITLEMENT_CHANNEL } from '@gatehouse/kit';
+import { randomSecret, startHttpServer } from '@gatehouse/kit/testing';
 import { Redis } from 'ioredis';
 import {
   type EntitlementStore,
   entitlementKey,
+  followEntitlementChanges,
+  httpEntitlementStore,
   memoryEntitlementStore,
   parseTier,
   redisEntitlementStore,
@@ -171,5 +175,104 @@ describe('redisEntitlementStore', { timeout: 30_000 }, () => {
     assert.equal(await resolver.tierOf(tenant), 'free');
     assert.equal(errors.length, 1);
     closed.disconnect();
+  });
+});
+
+describe('followEntitlementChanges', { timeout: 30_000 }, () => {
+  it('forgets an announced tenant at once on every instance; ignores other channels', {
+    skip,
+  }, async () => {
+    const admin = new Redis(url as string);
+    const tenant = `test-${randomUUID()}`;
+    const instances = [0, 1].map(() => {
+      const resolver = new TierResolver({
+        store: redisEntitlementStore(admin),
+        ttlMs: 60_000,
+        budgetMs: 2_000,
+      });
+      const subscriber = new Redis(url as string);
+      return { resolver, subscriber, following: followEntitlementChanges(subscriber, resolver) };
+    });
+    try {
+      await Promise.all(
+        instances.map(
+          (i) =>
+            new Promise<void>((resolve) => {
+              const check = () =>
+                i.subscriber.status === 'ready' ? setTimeout(resolve, 50) : setTimeout(check, 10);
+              check();
+            }),
+        ),
+      );
+      for (const i of instances) assert.equal(await i.resolver.tierOf(tenant), 'free');
+      await admin.hset(entitlementKey(tenant), 'tier', 'premium');
+      for (const i of instances)
+        assert.equal(i.resolver.cachedTier(tenant), 'free', 'cached until announced');
+      await admin.publish('another-channel', tenant);
+      await admin.publish(ENTITLEMENT_CHANNEL, '');
+      await new Promise((r) => setTimeout(r, 50));
+      for (const i of instances)
+        assert.equal(i.resolver.cachedTier(tenant), 'free', 'other channels change nothing');
+      await admin.publish(ENTITLEMENT_CHANNEL, tenant);
+      const started = Date.now();
+      for (const i of instances) {
+        while (i.resolver.cachedTier(tenant) !== undefined && Date.now() - started < 1_000)
+          await new Promise((r) => setTimeout(r, 5));
+        assert.equal(await i.resolver.tierOf(tenant), 'premium');
+      }
+      assert.ok(Date.now() - started < 1_000, 'within a second');
+      // A reconnect may have missed announcements: everything cached is dropped.
+      const [first] = instances;
+      assert.ok(first);
+      first.subscriber.disconnect(true);
+      await new Promise((r) => setTimeout(r, 10));
+      while (first.subscriber.status !== 'ready') await new Promise((r) => setTimeout(r, 10));
+      assert.equal(first.resolver.cachedTier(tenant), undefined);
+    } finally {
+      for (const i of instances) i.following.close();
+      await admin.del(entitlementKey(tenant));
+      admin.disconnect();
+    }
+  });
+});
+
+describe('httpEntitlementStore (one machine without Redis)', () => {
+  it("reads the tier from billing's internal endpoint with a signed service call", async () => {
+    const keys = [{ kid: 'gw1', secret: randomSecret() }];
+    const verify = createAssertionVerifier(keys);
+    let down = false;
+    const billing = await startHttpServer((req, res) => {
+      const path = (req.url ?? '').split('?')[0] as string;
+      const verdict = verify(req.headers['x-gateway-assertion'], {
+        method: req.method ?? '',
+        path,
+        requestId: String(req.headers['x-request-id']),
+      });
+      if (!verdict.ok || down) {
+        res.statusCode = down ? 503 : 401;
+        res.end();
+        return;
+      }
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify({ tier: path.endsWith('/big') ? 'premium' : 'free', seats: 5 }));
+    });
+    try {
+      const store = httpEntitlementStore(`${billing.url}/`, keys);
+      assert.equal(await store.tierOf('big'), 'premium');
+      assert.equal(await store.tierOf('small'), 'free');
+      const forged = httpEntitlementStore(billing.url, [{ kid: 'gw1', secret: randomSecret() }]);
+      await assert.rejects(forged.tierOf('big'), /401/);
+      const resolver = new TierResolver({ store, budgetMs: 2_000 });
+      assert.equal(await resolver.tierOf('big'), 'premium');
+      down = true;
+      resolver.invalidate('big');
+      assert.equal(
+        await resolver.tierOf('big'),
+        'free',
+        'billing down: free (no last tier after invalidation)',
+      );
+    } finally {
+      await billing.close();
+    }
   });
 });

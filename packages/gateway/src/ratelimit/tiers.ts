@@ -1,11 +1,19 @@
+import {
+  type AssertionKey,
+  createServiceCallSigner,
+  DEFAULT_TIER,
+  ENTITLEMENT_CHANNEL,
+  entitlementKey,
+  parseTier,
+  type TenantTier,
+} from '@gatehouse/kit';
 import type { Redis } from 'ioredis';
 
-export const TENANT_TIERS = ['free', 'standard', 'premium'] as const;
-export type TenantTier = (typeof TENANT_TIERS)[number];
+// The entitlement record (its key, tiers and the tier's parsing) is billing's wire contract, defined in kit.
+export { DEFAULT_TIER, entitlementKey, parseTier, TENANT_TIERS, type TenantTier } from '@gatehouse/kit';
+
 /** `anonymous` is no tenant's tier: it is the tier of callers without a verified token. */
 export type Tier = 'anonymous' | TenantTier;
-
-export const DEFAULT_TIER: TenantTier = 'free';
 
 /** Where entitlement records live: `entitlement:<tenantId>`, field `tier` (written by billing). */
 export interface EntitlementStore {
@@ -13,15 +21,40 @@ export interface EntitlementStore {
   tierOf(tenantId: string): Promise<string | undefined>;
 }
 
-export function entitlementKey(tenantId: string): string {
-  return `entitlement:${tenantId}`;
-}
-
 /** The Redis hash `entitlement:<tenantId>`, field `tier`. */
 export function redisEntitlementStore(redis: Redis): EntitlementStore {
   return {
     async tierOf(tenantId) {
       return (await redis.hget(entitlementKey(tenantId), 'tier')) ?? undefined;
+    },
+  };
+}
+
+/**
+ * One machine without Redis: the tier from billing's internal endpoint
+ * (`GET <billingUrl>/internal/entitlements/<tenantId>`, a signed service
+ * call). Billing answers free for a tenant without a record; when it is down
+ * the resolver keeps the last tier (or free).
+ */
+export function httpEntitlementStore(
+  billingUrl: string,
+  assertionKeys: readonly AssertionKey[],
+): EntitlementStore {
+  const sign = createServiceCallSigner(assertionKeys, 'gateway');
+  const base = billingUrl.replace(/\/+$/, '');
+  return {
+    async tierOf(tenantId) {
+      const path = `/internal/entitlements/${encodeURIComponent(tenantId)}`;
+      const res = await fetch(`${base}${path}`, {
+        headers: { ...sign('GET', path) },
+        signal: AbortSignal.timeout(2_000),
+      });
+      if (!res.ok) {
+        await res.body?.cancel();
+        throw Object.assign(new Error(`billing answered ${res.status}`), { code: 'ENTITLEMENT_HTTP' });
+      }
+      const record = (await res.json()) as { tier?: unknown };
+      return typeof record.tier === 'string' ? record.tier : undefined;
     },
   };
 }
@@ -146,13 +179,37 @@ export class TierResolver {
     this.#cache.delete(tenantId);
   }
 
+  /** Forget every tier (announcements may have been missed while disconnected). */
+  clear(): void {
+    this.#cache.clear();
+  }
+
   get size(): number {
     return this.#cache.size;
   }
 }
 
-/** A stored tier value; anything unknown (or `anonymous`, which no tenant has) is `free`. */
-export function parseTier(value: string | undefined | null): TenantTier {
-  const tier = value?.trim().toLowerCase();
-  return (TENANT_TIERS as readonly string[]).includes(tier ?? '') ? (tier as TenantTier) : DEFAULT_TIER;
+/**
+ * Applies billing's announcements on this instance: a changed tenant's cached
+ * tier is forgotten at once (the message on ENTITLEMENT_CHANNEL is the tenant
+ * id), so its next request reads the new record instead of waiting out the
+ * cache TTL: a plan change reaches every instance within a second.
+ * `subscriber` is a dedicated connection (Redis puts it in subscriber mode).
+ * After a reconnect announcements may have been missed, so the whole cache is
+ * dropped and every tier is read again.
+ */
+export function followEntitlementChanges(subscriber: Redis, resolver: TierResolver): { close(): void } {
+  let connectedBefore = false;
+  subscriber.on('error', () => {
+    // The resolver's lookups report store failures; a subscriber error only delays invalidation.
+  });
+  subscriber.on('ready', () => {
+    if (connectedBefore) resolver.clear();
+    connectedBefore = true;
+    subscriber.subscribe(ENTITLEMENT_CHANNEL).catch(() => {});
+  });
+  subscriber.on('message', (channel: string, tenantId: string) => {
+    if (channel === ENTITLEMENT_CHANNEL && tenantId !== '') resolver.invalidate(tenantId);
+  });
+  return { close: () => subscriber.disconnect() };
 }

@@ -1,10 +1,15 @@
-import { type AssertionKey, createServiceCallSigner, type Logger } from '@gatehouse/kit';
+import {
+  type AssertionKey,
+  createServiceCallSigner,
+  type Logger,
+  REVOCATION_CHANNEL,
+  REVOCATION_FEED_PATH,
+} from '@gatehouse/kit';
 import { Redis } from 'ioredis';
 import { request } from 'undici';
 import { readCapped } from '../read-capped.ts';
 import { parseEvent, type RevocationEvent, type RevocationList } from './list.ts';
 
-export const REVOCATION_CHANNEL = 'gatehouse:revocations';
 const MAX_FEED_BYTES = 4 * 1024 * 1024;
 
 export interface RevocationFeedOptions {
@@ -121,7 +126,7 @@ export class RevocationFeed {
   }
 
   async #pull(waitMs: number): Promise<void> {
-    const path = '/internal/revocations';
+    const path = REVOCATION_FEED_PATH;
     const res = await request(`${this.#options.identityUrl}${path}?after=${this.#cursor}&wait=${waitMs}`, {
       method: 'GET',
       headers: { accept: 'application/json', ...this.#sign('GET', path) },

@@ -5,10 +5,10 @@
  * after logout-all, a password change or a member's removal).
  */
 
-export type RevocationEvent =
-  | { readonly type: 'jti'; readonly jti: string; readonly exp: number }
-  | { readonly type: 'user'; readonly sub: string; readonly notBefore: number }
-  | { readonly type: 'tenant'; readonly tid: string; readonly notBefore: number };
+import type { RevocationEvent } from '@gatehouse/kit';
+
+// The event and its parser are the identity service's wire contract, defined once in kit.
+export { parseRevocationEvent as parseEvent, type RevocationEvent } from '@gatehouse/kit';
 
 export interface TokenFacts {
   readonly jti: string;
@@ -70,21 +70,4 @@ export class RevocationList {
   get size(): number {
     return this.#jti.size + this.#users.size + this.#tenants.size;
   }
-}
-
-/** Parses one event from the feed or the Redis channel; undefined for anything malformed. */
-export function parseEvent(value: unknown): RevocationEvent | undefined {
-  if (typeof value !== 'object' || value === null) return undefined;
-  const e = value as Record<string, unknown>;
-  const id = (v: unknown) => typeof v === 'string' && v.length > 0 && v.length <= 256;
-  const time = (v: unknown) => typeof v === 'number' && Number.isInteger(v) && v > 0;
-  if (e.type === 'jti' && id(e.jti) && time(e.exp))
-    return { type: 'jti', jti: e.jti as string, exp: e.exp as number };
-  if (e.type === 'user' && id(e.sub) && time(e.notBefore)) {
-    return { type: 'user', sub: e.sub as string, notBefore: e.notBefore as number };
-  }
-  if (e.type === 'tenant' && id(e.tid) && time(e.notBefore)) {
-    return { type: 'tenant', tid: e.tid as string, notBefore: e.notBefore as number };
-  }
-  return undefined;
 }

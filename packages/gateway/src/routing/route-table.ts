@@ -48,6 +48,19 @@ export interface CompiledRoute {
   readonly stripPrefix: boolean;
   readonly description: string | undefined;
   readonly rateLimit: RouteConfig['rateLimit'];
+  /** Prefixes carved out of this route (a path under one is not this route's). */
+  readonly except: readonly string[];
+  /** Headers on this route's answers (over the gateway-wide security headers). */
+  readonly headers: Readonly<Record<string, string>>;
+  /** Longest silence allowed in a streamed answer's body (server-sent events); the timeout otherwise. */
+  readonly streamTimeoutMs: number;
+  /** Set when the route accepts WebSocket upgrades; undefined: every upgrade is refused. */
+  readonly websocket: WebsocketPolicy | undefined;
+}
+
+export interface WebsocketPolicy {
+  readonly idleTimeoutMs: number;
+  readonly maxLifetimeMs: number;
 }
 
 export function timeoutMs(value: UpstreamConfig['timeout']): number {
@@ -97,6 +110,11 @@ export class RouteTable {
   readonly upstreams: ReadonlyMap<string, CompiledUpstream>;
   /** The largest body any route accepts. */
   readonly largestBodyBytes: number;
+  /**
+   * The gateway's own endpoint that mints WebSocket tickets: matched before every configured
+   * route, never public, answered by the gateway (its upstream is the gateway itself).
+   */
+  readonly ticketRoute: CompiledRoute;
   readonly #byLength: readonly CompiledRoute[];
 
   constructor(config: GatewayConfig) {
@@ -106,24 +124,29 @@ export class RouteTable {
     this.upstreams = upstreams;
     this.routes = config.routes.map((route) => compileRoute(route, upstreams, config));
     this.largestBodyBytes = Math.max(config.limits.maxBodyBytes, ...this.routes.map((r) => r.maxBodyBytes));
+    this.ticketRoute = ticketRoute(config);
     // Longest prefix first, so `/api/venues/admin` wins over `/api/venues`.
     this.#byLength = [...this.routes].sort((a, b) => b.prefix.length - a.prefix.length);
   }
 
   /** The route whose prefix matches `path` on whole segments, or undefined. */
   match(path: string): CompiledRoute | undefined {
+    if (path === this.ticketRoute.prefix) return this.ticketRoute;
     for (const route of this.#byLength) {
-      const prefix = route.prefix;
-      if (prefix === '/') return route;
-      if (
-        path.startsWith(prefix) &&
-        (path.length === prefix.length || path.charCodeAt(prefix.length) === 0x2f)
-      ) {
-        return route;
-      }
+      if (!underPrefix(path, route.prefix)) continue;
+      if (route.except.length > 0 && route.except.some((p) => underPrefix(path, p))) continue;
+      return route;
     }
     return undefined;
   }
+}
+
+/** `path` is `prefix` or below it, on whole segments. */
+function underPrefix(path: string, prefix: string): boolean {
+  if (prefix === '/') return true;
+  return (
+    path.startsWith(prefix) && (path.length === prefix.length || path.charCodeAt(prefix.length) === 0x2f)
+  );
 }
 
 function compileRoute(
@@ -132,17 +155,63 @@ function compileRoute(
   config: GatewayConfig,
 ): CompiledRoute {
   const upstream = upstreams.get(route.upstream) as CompiledUpstream;
+  const ws = route.websocket;
+  const defaults = config.websockets;
+  const websocket =
+    ws === false
+      ? undefined
+      : {
+          idleTimeoutMs:
+            ((ws === true ? undefined : ws.idleTimeoutSeconds) ?? defaults.idleTimeoutSeconds) * 1000,
+          maxLifetimeMs:
+            ((ws === true ? undefined : ws.maxLifetimeSeconds) ?? defaults.maxLifetimeSeconds) * 1000,
+        };
+  const routeTimeoutMs = route.timeout === undefined ? upstream.timeoutMs : timeoutMs(route.timeout);
   return {
     id: route.prefix,
     prefix: route.prefix,
     upstream,
     publicRules: route.public.map(parseRule),
     roleRules: Object.entries(route.roles).map(([source, roles]) => ({ ...parseRule(source), roles })),
-    timeoutMs: route.timeout === undefined ? upstream.timeoutMs : timeoutMs(route.timeout),
+    timeoutMs: routeTimeoutMs,
     maxBodyBytes: route.maxBodyBytes ?? config.limits.maxBodyBytes,
     stripPrefix: route.stripPrefix,
     description: route.description,
     rateLimit: route.rateLimit,
+    streamTimeoutMs: route.streamTimeout === undefined ? routeTimeoutMs : timeoutMs(route.streamTimeout),
+    websocket,
+    except: route.except,
+    headers: Object.fromEntries(Object.entries(route.headers).map(([n, v]) => [n.toLowerCase(), v])),
+  };
+}
+
+function ticketRoute(config: GatewayConfig): CompiledRoute {
+  const prefix = config.websockets.tickets.path;
+  const timeout = TIMEOUT_CLASSES.fast;
+  return {
+    id: prefix,
+    prefix,
+    upstream: {
+      name: 'gateway',
+      timeoutClass: 'fast',
+      config: { url: 'http://gateway.invalid' } as UpstreamConfig,
+      origin: 'http://gateway.invalid',
+      basePath: '',
+      timeoutMs: timeout,
+      connections: 0,
+      forwardAuthorization: false,
+    },
+    publicRules: [],
+    roleRules: [],
+    timeoutMs: timeout,
+    maxBodyBytes: 0,
+    stripPrefix: false,
+    description: 'Mints a single-use WebSocket connection ticket (the gateway answers)',
+    rateLimit: undefined,
+    streamTimeoutMs: timeout,
+    websocket: undefined,
+    except: [],
+    headers: {},
   };
 }
 

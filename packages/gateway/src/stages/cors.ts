@@ -39,9 +39,7 @@ export function createCors(config: GatewayConfig['cors']) {
     headers['access-control-allow-methods'] = methods;
     headers['access-control-allow-headers'] = allowHeaders;
     headers['access-control-max-age'] = maxAge;
-    const { res } = ctx;
-    res.writeHead(204, { ...headers, 'content-length': '0' });
-    res.end();
+    ctx.responder.empty(204, headers);
     return DONE;
   };
 }

@@ -11,6 +11,8 @@ import type { ClientAddressResolver } from '../routing/client-address.ts';
 import type { RouteTable } from '../routing/route-table.ts';
 import type { RequestTracing } from '../tracing.ts';
 import type { Upstreams } from '../upstream/upstreams.ts';
+import type { Tickets } from '../websocket/tickets.ts';
+import type { TunnelRegistry } from '../websocket/tunnels.ts';
 
 /** What the stages are built from; assembled once by app.ts. */
 export interface StageDeps {
@@ -31,4 +33,6 @@ export interface StageDeps {
   /** Present when spans are exported (OTLP endpoint set). */
   readonly tracing?: RequestTracing | undefined;
   readonly onFailure?: (reason: string) => void;
+  readonly tickets: Tickets;
+  readonly tunnels: TunnelRegistry;
 }

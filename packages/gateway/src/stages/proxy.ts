@@ -46,9 +46,10 @@ export function createProxy(
   tracing?: RequestTracing | undefined,
 ) {
   return async function proxy(ctx: RequestContext): Promise<void> {
-    const { req } = ctx;
+    const { req, res } = ctx;
     const route = ctx.route;
-    if (route === undefined) throw new Error('proxy reached without a route');
+    if (route === undefined || res === undefined)
+      throw new Error('proxy reached without a route or a response');
     const declared = req.headers['content-length'];
     let body: Readable | null = null;
     let limit: BodyLimit | undefined;
@@ -105,7 +106,7 @@ export function createProxy(
             return performance.now() + backoff + MIN_ATTEMPT_MS < deadline && guard.spendRetry();
           }
         : undefined;
-      const handler = new ProxyHandler(ctx, timeoutMs, holdIf);
+      const handler = new ProxyHandler(ctx, res, timeoutMs, holdIf);
       limit?.once('error', (err) => handler.abort(err));
       // Each attempt of a recorded request is a client span, and the upstream's span is its child
       // (checked first: an unsampled request builds no attributes).
@@ -128,7 +129,9 @@ export function createProxy(
           headers: ctx.headers,
           body,
           headersTimeout: timeoutMs,
-          bodyTimeout: route.timeoutMs,
+          // Between two chunks of the answer: a stream's own class, so an event stream quieter than
+          // the route's timeout is not cut (the headers still have to arrive within the timeout).
+          bodyTimeout: route.streamTimeoutMs,
         },
         handler,
       );

@@ -6,6 +6,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import type { Dispatcher } from 'undici';
 import { createContext } from '../context.ts';
+import { ResponseResponder } from '../pipeline/responder.ts';
 import { CLIENT_GONE, codeError, ProxyHandler } from './proxy-handler.ts';
 
 setFlagsFromString('--expose-gc');
@@ -29,8 +30,9 @@ function controller() {
 function attempt() {
   const req = new IncomingMessage(new Socket());
   req.method = 'GET';
-  const ctx = createContext(req, new ServerResponse(req), performance.now());
-  const handler = new ProxyHandler(ctx, 5_000);
+  const res = new ServerResponse(req);
+  const ctx = createContext(req, { res, responder: new ResponseResponder(res) }, performance.now());
+  const handler = new ProxyHandler(ctx, res, 5_000);
   return { ctx, handler };
 }
 

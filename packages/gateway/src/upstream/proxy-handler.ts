@@ -1,4 +1,4 @@
-import type { IncomingHttpHeaders } from 'node:http';
+import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 import type { Dispatcher } from 'undici';
 import type { RequestContext } from '../context.ts';
 import { responseHeaders } from './response-headers.ts';
@@ -33,6 +33,7 @@ export class ProxyHandler implements Dispatcher.DispatchHandler {
   #resolve!: (outcome: AttemptOutcome) => void;
   #reject!: (err: Error) => void;
   readonly #ctx: RequestContext;
+  readonly #res: ServerResponse;
   #controller: Controller | undefined;
   #abortReason: Error | undefined;
   #timer: NodeJS.Timeout | undefined;
@@ -48,8 +49,14 @@ export class ProxyHandler implements Dispatcher.DispatchHandler {
    * `holdIf` may keep an answer from the client (a 502/503/504 that will be
    * retried): it is read and dropped, and nothing reaches the client.
    */
-  constructor(ctx: RequestContext, timeoutMs: number, holdIf?: (status: number) => boolean) {
+  constructor(
+    ctx: RequestContext,
+    res: ServerResponse,
+    timeoutMs: number,
+    holdIf?: (status: number) => boolean,
+  ) {
     this.#ctx = ctx;
+    this.#res = res;
     this.#holdIf = holdIf;
     this.#timeoutMs = timeoutMs;
     this.done = new Promise<AttemptOutcome>((resolve, reject) => {
@@ -83,18 +90,22 @@ export class ProxyHandler implements Dispatcher.DispatchHandler {
       this.#bodyless = true;
       return;
     }
-    const res = ctx.res;
+    const res = this.#res;
     if (res.destroyed) {
       this.abort(codeError(CLIENT_GONE));
       return;
     }
     res.writeHead(statusCode, responseHeaders(headers, ctx.responseHeaders));
+    // An event stream's client is waiting for the headers to start listening: send them now, not
+    // with the first event (which may be minutes away).
+    const type = headers['content-type'];
+    if (typeof type === 'string' && type.startsWith('text/event-stream')) res.flushHeaders();
     this.#bodyless = ctx.method === 'HEAD' || statusCode === 204 || statusCode === 304;
   }
 
   onResponseData(controller: Controller, chunk: Buffer): void {
     if (this.#bodyless) return;
-    const res = this.#ctx.res;
+    const res = this.#res;
     if (res.destroyed) {
       // A destroyed response never drains: pausing would hold the upstream connection forever.
       this.abort(codeError(CLIENT_GONE));
@@ -119,7 +130,7 @@ export class ProxyHandler implements Dispatcher.DispatchHandler {
   onResponseEnd(): void {
     clearTimeout(this.#stall);
     this.#release();
-    if (!this.#held && !this.#ctx.res.destroyed) this.#ctx.res.end();
+    if (!this.#held && !this.#res.destroyed) this.#res.end();
     this.#resolve({ status: this.#status, held: this.#held });
   }
 
@@ -129,9 +140,9 @@ export class ProxyHandler implements Dispatcher.DispatchHandler {
     this.#release();
     const ctx = this.#ctx;
     if (ctx.upstreamMs === undefined) ctx.upstreamMs = performance.now() - this.#sent;
-    if (ctx.res.headersSent) {
+    if (this.#res.headersSent) {
       // Part of the answer is out: the only honest thing left is to cut the connection.
-      ctx.res.destroy();
+      this.#res.destroy();
       this.#resolve({ status: this.#status, held: false });
       return;
     }

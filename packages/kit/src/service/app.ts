@@ -1,6 +1,8 @@
 import Fastify, {
   type FastifyError,
   type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
   type FastifySchema,
   type FastifyServerOptions,
   LogController,
@@ -10,7 +12,9 @@ import type { ErrorTracker } from '../error-tracking.ts';
 import { isProblemError, PROBLEM_CONTENT_TYPE, ProblemError, toProblem } from '../errors.ts';
 import { type Readiness, readinessHttpStatus } from '../health.ts';
 import { Histogram, type Registry } from '../metrics.ts';
+import { createMethodIndex } from './method-not-allowed.ts';
 import { REQUEST_ID_HEADER, requestIdFor } from './request-id.ts';
+import { refuseUnstorableText } from './storable-text.ts';
 import { addRequestTracing, requestSpan } from './tracing.ts';
 
 export interface ServiceAppOptions {
@@ -85,6 +89,9 @@ export function createServiceApp(options: ServiceAppOptions): FastifyInstance {
     return503OnClosing: true,
     // Unknown fields are refused, never silently dropped: mass assignment must fail loudly.
     ajv: { customOptions: { removeAdditional: false, allErrors: true, coerceTypes: 'array' } },
+    // What the router refuses before any hook (a path parameter over 100 characters, a bad URL
+    // encoding) is answered like every other error, not with Fastify's own JSON.
+    frameworkErrors: (err, req, reply) => answerError(err, req, reply),
   }) as unknown as FastifyInstance;
 
   const duration = new Histogram({
@@ -118,7 +125,8 @@ export function createServiceApp(options: ServiceAppOptions): FastifyInstance {
     );
   });
 
-  app.setErrorHandler((err: FastifyError, req, reply) => {
+  app.setErrorHandler(answerError);
+  function answerError(err: FastifyError, req: FastifyRequest, reply: FastifyReply) {
     const problem = classify(err, prefix);
     if (problem === undefined || problem.status >= 500) {
       req.log.error({ err }, 'request failed');
@@ -138,16 +146,29 @@ export function createServiceApp(options: ServiceAppOptions): FastifyInstance {
     }
     if (problem?.headers !== undefined) reply.headers(problem.headers);
     reply.code(doc.status).header('content-type', PROBLEM_CONTENT_TYPE).header('cache-control', 'no-store');
-    return reply.send(JSON.stringify(doc));
-  });
+    return reply.header(REQUEST_ID_HEADER, req.id).send(JSON.stringify(doc));
+  }
+
+  // Input and routing rules for every route of every service (storable-text.ts, method-not-allowed.ts).
+  app.addHook('preValidation', refuseUnstorableText(prefix));
+  const methods = createMethodIndex();
+  app.addHook('onRoute', (route) => methods.add(route.method, route.url ?? route.path));
 
   app.setNotFoundHandler((req, reply) => {
-    const doc = toProblem(
-      new ProblemError(`${prefix}_NOT_FOUND`, { status: 404, title: 'Not found' }, 'no such route'),
-      req.id,
-      `${prefix}_INTERNAL`,
-    );
-    return reply.code(404).header('content-type', PROBLEM_CONTENT_TYPE).send(JSON.stringify(doc));
+    const q = req.url.indexOf('?');
+    const allow = methods.allowed(q === -1 ? req.url : req.url.slice(0, q));
+    const problem =
+      allow.length > 0
+        ? new ProblemError(
+            `${prefix}_METHOD_NOT_ALLOWED`,
+            { status: 405, title: 'Method not allowed' },
+            `${req.method} is not a method of this path`,
+            { headers: { allow: allow.join(', ') } },
+          )
+        : new ProblemError(`${prefix}_NOT_FOUND`, { status: 404, title: 'Not found' }, 'no such route');
+    const doc = toProblem(problem, req.id, `${prefix}_INTERNAL`);
+    if (problem.headers !== undefined) reply.headers(problem.headers);
+    return reply.code(doc.status).header('content-type', PROBLEM_CONTENT_TYPE).send(JSON.stringify(doc));
   });
 
   app.get('/live', { schema: HIDDEN }, async (_req, reply) => {

@@ -12,6 +12,7 @@ export function standardErrors<const P extends string>(prefix: P) {
     [`${prefix}_UNAUTHENTICATED`]: { status: 401, title: 'No valid gateway assertion' },
     [`${prefix}_FORBIDDEN`]: { status: 403, title: 'Not allowed' },
     [`${prefix}_NOT_FOUND`]: { status: 404, title: 'Not found' },
+    [`${prefix}_METHOD_NOT_ALLOWED`]: { status: 405, title: 'Method not allowed' },
     [`${prefix}_BODY_TOO_LARGE`]: { status: 413, title: 'The request body is too large' },
     [`${prefix}_UNSUPPORTED_MEDIA_TYPE`]: { status: 415, title: 'Unsupported content type' },
     [`${prefix}_INTERNAL`]: { status: 500, title: 'Internal Server Error' },
@@ -24,6 +25,7 @@ export type StandardCode =
   | 'UNAUTHENTICATED'
   | 'FORBIDDEN'
   | 'NOT_FOUND'
+  | 'METHOD_NOT_ALLOWED'
   | 'BODY_TOO_LARGE'
   | 'UNSUPPORTED_MEDIA_TYPE'
   | 'INTERNAL';

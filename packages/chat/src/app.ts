@@ -1,0 +1,100 @@
+import { join } from 'node:path';
+import type { ServiceBuildOptions, ServiceHandle } from '@gatehouse/kit/service';
+import { startService } from '@gatehouse/kit/service';
+import type { ChatConfig } from './config.ts';
+import { pruneKeys } from './db/idempotency.ts';
+import {
+  type EntitlementSource,
+  memoryCounter,
+  memoryEntitlements,
+  redisCounter,
+  redisEntitlements,
+  SendLimits,
+} from './domain/limits.ts';
+import type { ChatServices } from './domain/services.ts';
+import { type EventBus, LocalBus, RedisBus } from './realtime/bus.ts';
+import { Hub } from './realtime/hub.ts';
+import { attachSocketServer } from './realtime/socket-server.ts';
+import { conversationRoutes } from './routes/conversations.ts';
+import { registerDocs } from './routes/docs.ts';
+import { messageRoutes } from './routes/messages.ts';
+
+export { type ChatConfig, loadConfig } from './config.ts';
+
+export const MIGRATIONS_DIR = join(import.meta.dirname, 'db', 'migrations');
+
+export interface ChatApp extends ServiceHandle {
+  readonly services: ChatServices;
+  readonly hub: Hub;
+}
+
+export interface ChatBuildOptions extends ServiceBuildOptions {
+  /** Entitlement records without Redis (tests, one machine); with REDIS_URL billing's hashes are read. */
+  readonly entitlements?: EntitlementSource;
+}
+
+/** Builds the chat service from a config object on kit's service template. Never listens (main.ts does). */
+export async function buildApp(config: ChatConfig, options: ChatBuildOptions = {}): Promise<ChatApp> {
+  const service = await startService(
+    // A request holds at most one message body (16 KiB by default) and a little JSON around it.
+    {
+      name: 'chat',
+      prefix: 'CHAT',
+      migrationsDir: MIGRATIONS_DIR,
+      bodyLimit: config.maxMessageBytes * 4 + 4096,
+    },
+    config,
+    options,
+  );
+  const { app, db, logger, readiness, metrics } = service;
+
+  let bus: EventBus;
+  let limits: SendLimits;
+  if (config.redisUrl !== undefined) {
+    const redisBus = new RedisBus(config.redisUrl, logger);
+    bus = redisBus;
+    limits = new SendLimits({
+      db,
+      logger,
+      source: options.entitlements ?? redisEntitlements(redisBus.commands),
+      counter: redisCounter(redisBus.commands),
+    });
+    // Without Redis this instance still serves its own sockets; others catch up when it is back.
+    readiness.register('redis', () => redisBus.ready, { critical: false });
+  } else {
+    bus = new LocalBus();
+    limits = new SendLimits({
+      db,
+      logger,
+      source: options.entitlements ?? memoryEntitlements(),
+      counter: memoryCounter(),
+    });
+  }
+  service.onClose('event bus', () => bus.close());
+
+  const services: ChatServices = { config, db, logger, bus, limits };
+  const hub = new Hub({
+    logger,
+    metrics,
+    maxBufferedBytes: config.ws.maxBufferedBytes,
+    pingSeconds: config.ws.pingSeconds,
+  });
+  bus.listen({
+    event: (fanout) => hub.deliver(fanout),
+    resync: () => hub.resync(),
+    revocation: (event) => hub.revoke(event),
+    entitlementChanged: (tenantId) => limits.invalidate(tenantId),
+  });
+
+  await registerDocs(app, config, service.hooks.platform);
+  conversationRoutes(app, services, service.hooks);
+  messageRoutes(app, services, service.hooks);
+  const sockets = attachSocketServer(app, services, hub, service.hooks.verifier, logger);
+  // Sockets are closed (1001: reconnect elsewhere, catch up) before the listener drains, or it never would.
+  app.addHook('preClose', async () => sockets.close());
+  service.onBeforeShutdown(() => sockets.close());
+  service.every(60 * 60_000, 'pruning idempotency keys', () => pruneKeys(db));
+
+  const handle = await service.finish();
+  return { ...handle, services, hub };
+}

@@ -1,0 +1,63 @@
+import {
+  type BaseServiceConfig,
+  baseServiceConfig,
+  checkServiceEnv,
+  type Env,
+  parseConfig,
+  pickServiceEnv,
+  serviceEnvShape,
+} from '@gatehouse/kit/service';
+import { z } from 'zod';
+
+export interface ChatConfig extends BaseServiceConfig {
+  /** The gateway's public URL (the OpenAPI document's server). */
+  readonly publicUrl: string;
+  /** Largest message body in bytes (UTF-8). */
+  readonly maxMessageBytes: number;
+  readonly ws: {
+    /** The server pings every client this often; one without a pong by the next ping is dropped. */
+    readonly pingSeconds: number;
+    /** Bytes queued for one client before typing is dropped (half) and the socket closed (all). */
+    readonly maxBufferedBytes: number;
+    /** How long a typing indicator lasts unless repeated. */
+    readonly typingSeconds: number;
+  };
+  /** A direct conversation has at most this many members (1:1 and small groups). */
+  readonly maxDirectMembers: number;
+}
+
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max).optional();
+
+const envSchema = z
+  .object({
+    ...serviceEnvShape('CHAT'),
+    CHAT_PUBLIC_URL: z.url().optional(),
+    CHAT_MAX_MESSAGE_BYTES: int(256, 1024 * 1024),
+    CHAT_WS_PING_SECONDS: int(1, 300),
+    CHAT_WS_MAX_BUFFERED_BYTES: int(1024, 64 * 1024 * 1024),
+    CHAT_TYPING_SECONDS: int(1, 60),
+    CHAT_MAX_DIRECT_MEMBERS: int(2, 64),
+  })
+  .strict()
+  .superRefine((env, ctx) => {
+    checkServiceEnv('CHAT', env, (path, message) => ctx.addIssue({ code: 'custom', path: [path], message }));
+    if (env.NODE_ENV === 'production' && env.CHAT_PUBLIC_URL === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['CHAT_PUBLIC_URL'], message: 'is required in production' });
+    }
+  });
+
+/** Parses the chat service's configuration from the environment; every problem at once. */
+export function loadConfig(env: Env): ChatConfig {
+  const e = parseConfig(envSchema, pickServiceEnv(env, 'CHAT'), 'chat configuration (environment)');
+  return {
+    ...baseServiceConfig('CHAT', e, { name: 'chat', port: 4002 }),
+    publicUrl: e.CHAT_PUBLIC_URL ?? 'http://127.0.0.1:8080',
+    maxMessageBytes: e.CHAT_MAX_MESSAGE_BYTES ?? 16 * 1024,
+    ws: {
+      pingSeconds: e.CHAT_WS_PING_SECONDS ?? 30,
+      maxBufferedBytes: e.CHAT_WS_MAX_BUFFERED_BYTES ?? 1024 * 1024,
+      typingSeconds: e.CHAT_TYPING_SECONDS ?? 6,
+    },
+    maxDirectMembers: e.CHAT_MAX_DIRECT_MEMBERS ?? 9,
+  };
+}

@@ -1,0 +1,96 @@
+/**
+ * A tenant's entitlement record: what its plan allows. Billing writes one per
+ * tenant as a Redis hash at `entitlement:<tenantId>` (every field a string,
+ * see `entitlementFields`) and publishes the tenant id on
+ * `gatehouse:entitlements` when it changes. The gateway reads `tier` (rate
+ * limits); services read the rest. A missing or unreadable record means the
+ * free plan (`FREE_ENTITLEMENT`).
+ */
+export const TENANT_TIERS = ['free', 'standard', 'premium'] as const;
+export type TenantTier = (typeof TENANT_TIERS)[number];
+export const DEFAULT_TIER: TenantTier = 'free';
+
+export interface EntitlementRecord {
+  readonly tier: TenantTier;
+  /** Members the tenant may have. */
+  readonly seats: number;
+  /** Chat messages the tenant may send per quota period (null: unlimited). */
+  readonly messageQuota: number | null;
+  /** The quota's period in days (30: a month). */
+  readonly quotaPeriodDays: number;
+  /** Messages older than this many days are hidden from history (null: kept for ever). */
+  readonly historyRetentionDays: number | null;
+  /** Feature flags the plan turns on (e.g. `search`, `guest-access`). */
+  readonly features: readonly string[];
+}
+
+/** Billing writes the record here; the gateway reads its `tier` field. */
+export function entitlementKey(tenantId: string): string {
+  return `entitlement:${tenantId}`;
+}
+
+/** Billing publishes the tenant id here after it writes a record, so readers drop their cached copy. */
+export const ENTITLEMENT_CHANNEL = 'gatehouse:entitlements';
+
+/** The plan of a tenant without a record. */
+export const FREE_ENTITLEMENT: EntitlementRecord = Object.freeze({
+  tier: 'free',
+  seats: 5,
+  messageQuota: 10_000,
+  quotaPeriodDays: 30,
+  historyRetentionDays: 90,
+  features: Object.freeze([]) as readonly string[],
+});
+
+/** Messages per user per minute a chat member may send, by tier (the chat service enforces it). */
+export const MESSAGES_PER_MINUTE: Readonly<Record<TenantTier, number>> = Object.freeze({
+  free: 30,
+  standard: 120,
+  premium: 600,
+});
+
+/** A stored tier value; anything unknown (or `anonymous`, which no tenant has) is `free`. */
+export function parseTier(value: string | undefined | null): TenantTier {
+  const tier = value?.trim().toLowerCase();
+  return (TENANT_TIERS as readonly string[]).includes(tier ?? '') ? (tier as TenantTier) : DEFAULT_TIER;
+}
+
+/** The record as Redis hash fields (`HSET entitlement:<tid> …`). */
+export function entitlementFields(record: EntitlementRecord): Record<string, string> {
+  return {
+    tier: record.tier,
+    seats: String(record.seats),
+    messageQuota: record.messageQuota === null ? '' : String(record.messageQuota),
+    quotaPeriodDays: String(record.quotaPeriodDays),
+    historyRetentionDays: record.historyRetentionDays === null ? '' : String(record.historyRetentionDays),
+    features: record.features.join(','),
+  };
+}
+
+/**
+ * The record from its hash fields (`HGETALL`); undefined when there is no
+ * record (an empty hash). A field that is missing or unreadable takes the free
+ * plan's value, so a half-written record never grants more than it says.
+ */
+export function parseEntitlement(fields: Readonly<Record<string, string>> | null | undefined) {
+  if (fields === null || fields === undefined || Object.keys(fields).length === 0) return undefined;
+  const count = (v: string | undefined, fallback: number | null, nullable: boolean): number | null => {
+    if (v === undefined) return fallback;
+    if (v === '') return nullable ? null : fallback;
+    const n = Number(v);
+    return Number.isInteger(n) && n >= 0 ? n : fallback;
+  };
+  const free = FREE_ENTITLEMENT;
+  const record: EntitlementRecord = {
+    tier: parseTier(fields.tier),
+    seats: count(fields.seats, free.seats, false) as number,
+    messageQuota: count(fields.messageQuota, free.messageQuota, true),
+    quotaPeriodDays: Math.max(1, count(fields.quotaPeriodDays, free.quotaPeriodDays, false) as number),
+    historyRetentionDays: count(fields.historyRetentionDays, free.historyRetentionDays, true),
+    features: (fields.features ?? '')
+      .split(',')
+      .map((f) => f.trim())
+      .filter((f) => /^[a-z0-9][a-z0-9-]{0,62}$/.test(f)),
+  };
+  return record;
+}
