@@ -97,7 +97,11 @@ export async function startAuthProcess(env: Record<string, string>): Promise<Run
     stderr += String(d);
   });
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`auth did not start in 30 s\n${stderr}`)), 30_000);
+    // A child left running would keep the test file's event loop (its pipes) alive forever.
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`auth did not start in 30 s\n${stderr}`));
+    }, 30_000);
     child.once('exit', (code) => {
       clearTimeout(timer);
       reject(new Error(`auth exited with ${code} before listening\n${stderr}`));
