@@ -1,4 +1,5 @@
 import type { ReactNode } from 'react';
+import { ErrorBoundary } from './components/error-boundary.tsx';
 import { Layout } from './components/layout.tsx';
 import { AcceptInvitationPage } from './pages/accept-invitation.tsx';
 import { AccountPage } from './pages/account.tsx';
@@ -61,7 +62,9 @@ export function App() {
   return (
     <SessionProvider>
       <Layout>
-        <Routes />
+        <ErrorBoundary>
+          <Routes />
+        </ErrorBoundary>
       </Layout>
     </SessionProvider>
   );

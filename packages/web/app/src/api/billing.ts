@@ -57,9 +57,7 @@ export const plans = () => api<{ currency: string; plans: Plan[] }>('/api/billin
 export const subscription = (tenantId: string) =>
   api<{ subscription: Subscription | null; entitlements: Entitlements }>(`${tenant(tenantId)}/subscription`);
 export const invoices = (tenantId: string) =>
-  api<Invoice[] | { invoices: Invoice[] }>(`${tenant(tenantId)}/invoices`).then((r) =>
-    Array.isArray(r) ? r : r.invoices,
-  );
+  api<{ invoices: Invoice[] }>(`${tenant(tenantId)}/invoices`).then((r) => r.invoices);
 export const usage = (tenantId: string) => api<Usage>(`${tenant(tenantId)}/usage`);
 export const subscribe = (tenantId: string, plan: string) =>
   api<unknown>(`${tenant(tenantId)}/subscription`, { method: 'POST', body: { plan }, headers: once() });

@@ -43,8 +43,9 @@ export interface HistoryPage {
 const BASE = '/api/chat/conversations';
 const conv = (id: string) => `${BASE}/${encodeURIComponent(id)}`;
 
-export const conversations = () => api<Conversation[]>(BASE);
-export const publicChannels = () => api<Conversation[]>(`${BASE}/public`);
+export const conversations = () => api<{ conversations: Conversation[] }>(BASE).then((r) => r.conversations);
+export const publicChannels = () =>
+  api<{ conversations: Conversation[] }>(`${BASE}/public`).then((r) => r.conversations);
 export const createChannel = (name: string, kind: 'public' | 'private') =>
   api<Conversation>(BASE, { method: 'POST', body: { name, kind } });
 export const openDirect = (members: string[]) =>
@@ -92,6 +93,6 @@ export const markRead = (id: string, seq: number) =>
   api<void>(`${conv(id)}/read`, { method: 'PUT', body: { seq } });
 
 export const search = (q: string) =>
-  api<{ messages: ChatMessage[] } | ChatMessage[]>(
-    `/api/chat/search?${new URLSearchParams({ q, limit: '20' })}`,
+  api<{ messages: ChatMessage[] }>(`/api/chat/search?${new URLSearchParams({ q, limit: '20' })}`).then(
+    (r) => r.messages,
   );

@@ -253,8 +253,7 @@ function Search({ people }: { people: ReadonlyMap<string, string> }) {
   const [q, setQ] = useState('');
   const [results, setResults] = useState<ChatMessage[] | undefined>(undefined);
   const run = useAction(async () => {
-    const r = await chat.search(q.trim());
-    setResults(Array.isArray(r) ? r : r.messages);
+    setResults(await chat.search(q.trim()));
   });
   return (
     <search className="search">
