@@ -4,14 +4,14 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SignJWT } from 'jose';
-import { openPostgres } from '../packages/kit/src/db/index.ts';
-import { createLogger } from '../packages/kit/src/logger.ts';
 import { buildApp } from '../packages/billing/src/app.ts';
 import { loadConfig } from '../packages/billing/src/config.ts';
 import { localProvider } from '../packages/billing/src/providers/local.ts';
 import type { PaymentStatus } from '../packages/billing/src/providers/provider.ts';
 import { verifyStripeSignature } from '../packages/billing/src/providers/webhook-signature.ts';
 import { ManualClock } from '../packages/billing/test/manual-clock.ts';
+import { openPostgres } from '../packages/kit/src/db/index.ts';
+import { createLogger } from '../packages/kit/src/logger.ts';
 import { type Backend, startPostgres, startRedis } from '../scripts/backends.ts';
 
 /**
@@ -65,10 +65,19 @@ routes: [ { prefix: /api/billing, upstream: billing } ]
 ${rateLimits}
 `,
   );
-  const child = spawn(process.execPath, [join(root, 'packages/gateway/src/main.ts'), 'serve', '--config', config], {
-    env: { PATH: process.env.PATH ?? '', JWT_SECRET: jwtSecret, GATEWAY_ASSERTION_SECRET: assertionSecret, LOG_LEVEL: 'warn' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    [join(root, 'packages/gateway/src/main.ts'), 'serve', '--config', config],
+    {
+      env: {
+        PATH: process.env.PATH ?? '',
+        JWT_SECRET: jwtSecret,
+        GATEWAY_ASSERTION_SECRET: assertionSecret,
+        LOG_LEVEL: 'warn',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   children.push(child);
   let out = '';
   child.stdout?.on('data', (c) => {
@@ -133,7 +142,10 @@ async function propagation(mode: 'redis' | 'http', redisUrl: string | undefined,
     mode === 'redis'
       ? `rateLimits:\n  redisUrl: ${redisUrl}\n  tierCacheSeconds: 300\n${LIMITS}`
       : `rateLimits:\n  entitlementsUrl: ${billingUrl}\n  tierCacheSeconds: 1\n${LIMITS}`;
-  const gateways = await Promise.all([startGateway(billingUrl, rateLimits), startGateway(billingUrl, rateLimits)]);
+  const gateways = await Promise.all([
+    startGateway(billingUrl, rateLimits),
+    startGateway(billingUrl, rateLimits),
+  ]);
   const samples: number[] = [];
   try {
     for (let i = 0; samples.length < changes; i++) {
@@ -167,7 +179,10 @@ async function propagation(mode: 'redis' | 'http', redisUrl: string | undefined,
 async function webhooks(backend: 'PGlite' | 'Postgres', postgresUrl: string | undefined) {
   const secret = `whsec_${randomBytes(32).toString('base64url')}`;
   const outcomes = new Map<string, PaymentStatus>();
-  const provider = localProvider({ webhookSecrets: [secret], outcome: (r) => outcomes.get(r.tenantId) ?? 'failed' });
+  const provider = localProvider({
+    webhookSecrets: [secret],
+    outcome: (r) => outcomes.get(r.tenantId) ?? 'failed',
+  });
   const database =
     backend === 'Postgres'
       ? await openPostgres({ url: postgresUrl as string, schema: `bench_${randomBytes(4).toString('hex')}` })
@@ -188,7 +203,11 @@ async function webhooks(backend: 'PGlite' | 'Postgres', postgresUrl: string | un
     const deliveries: { body: Buffer; signature: string }[] = [];
     for (let i = 0; i < EVENTS; i++) {
       const tenant = randomUUID();
-      const result = await billing.billing.subscribe({ id: 'user:bench', requestId: null }, tenant, 'standard');
+      const result = await billing.billing.subscribe(
+        { id: 'user:bench', requestId: null },
+        tenant,
+        'standard',
+      );
       const paymentId = result.invoice?.paymentId as string;
       provider.settle(paymentId, 'succeeded');
       const d = provider.webhook('payment_intent.succeeded', paymentId, Date.now());
@@ -230,7 +249,10 @@ try {
   if (postgresUrl === undefined) console.log(`webhooks on Postgres: SKIPPED (${postgres as string})`);
   else results.webhooksPostgres = await webhooks('Postgres', postgresUrl);
   console.log(JSON.stringify(results, null, 2));
-  writeFileSync(join(import.meta.dirname, 'results', 'billing.json'), `${JSON.stringify(results, null, 2)}\n`);
+  writeFileSync(
+    join(import.meta.dirname, 'results', 'billing.json'),
+    `${JSON.stringify(results, null, 2)}\n`,
+  );
 } finally {
   for (const child of children) child.kill('SIGKILL');
   for (const b of backends) b.stop();
