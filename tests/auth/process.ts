@@ -97,7 +97,12 @@ export async function startAuthProcess(env: Record<string, string>): Promise<Run
     stderr += String(d);
   });
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`auth did not start in 30 s\n${stderr}`)), 30_000);
+    // Generous: on a shared, loaded machine PGlite's first start alone can take many seconds.
+    // The child is killed on timeout: left running, it would keep the test file alive forever.
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`auth did not start in 120 s\n${stderr}`));
+    }, 120_000);
     child.once('exit', (code) => {
       clearTimeout(timer);
       reject(new Error(`auth exited with ${code} before listening\n${stderr}`));

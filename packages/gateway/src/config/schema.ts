@@ -103,58 +103,84 @@ export const upstreamSchema = z.strictObject({
   forwardAuthorization: z.boolean().default(false),
 });
 
-export const routeSchema = z.strictObject({
-  prefix: z
-    .string()
-    .regex(
-      /^\/([A-Za-z0-9._~!$&'()*+,=:@-]+(\/[A-Za-z0-9._~!$&'()*+,=:@-]+)*)?$/,
-      'must be a path like /api/venues',
-    )
-    .refine((p) => !p.split('/').some((s) => s === '.' || s === '..'), { error: 'no dot segments' }),
-  upstream: z.string().min(1),
-  /** Paths (relative to the prefix) open without a token. Everything else needs a valid token. */
-  public: z.array(ruleKey).default([]),
-  /** Role rules: every rule that matches a request must be satisfied by one of its roles. */
-  roles: z.record(ruleKey, z.array(roleName).min(1)).default({}),
-  timeout: timeout.optional(),
-  maxBodyBytes: z
-    .number()
-    .int()
-    .min(0)
-    .max(1024 * 1024 * 1024)
-    .optional(),
-  /** Remove the prefix before forwarding (`/api/venues/1` → `/1`). Off by default. */
-  stripPrefix: z.boolean().default(false),
-  /** A stricter limit for this route (sign-in, sign-up, password reset), on top of the tier's. */
-  rateLimit: routeRateLimitSchema.optional(),
-  /** Resource access checks: every check whose rule matches a request must allow it (docs/access-checks.md). */
-  access: accessChecksSchema,
-  description: z.string().optional(),
-  /**
-   * Accept WebSocket upgrades on this route (off: an upgrade is refused, never tunnelled).
-   * `true` takes the idle timeout and maximum lifetime from `websockets`; an object sets its own.
-   */
-  websocket: z
-    .union([
-      z.boolean(),
-      z.strictObject({
-        idleTimeoutSeconds: z.number().int().min(1).max(86_400).optional(),
-        maxLifetimeSeconds: z
-          .number()
-          .int()
-          .min(1)
-          .max(7 * 86_400)
-          .optional(),
-      }),
-    ])
-    .default(false),
-  /**
-   * How long a streamed answer (server-sent events, a long download) may go without a byte once
-   * its headers arrived. Default: the route's timeout. The route's timeout still bounds the wait
-   * for the headers.
-   */
-  streamTimeout: timeout.optional(),
-});
+const routePrefix = z
+  .string()
+  .regex(
+    /^\/([A-Za-z0-9._~!$&'()*+,=:@-]+(\/[A-Za-z0-9._~!$&'()*+,=:@-]+)*)?$/,
+    'must be a path like /api/venues',
+  )
+  .refine((p) => !p.split('/').some((s) => s === '.' || s === '..'), { error: 'no dot segments' });
+
+/** A header name (RFC 9110 token) and a value without line breaks. */
+const headerName = z.string().regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, 'must be an HTTP header name');
+const headerValue = z.string().regex(/^[^\r\n\0]*$/, 'must not contain line breaks');
+
+export const routeSchema = z
+  .strictObject({
+    prefix: routePrefix,
+    /**
+     * Prefixes carved out of this route: a path under one of them that no
+     * longer route matches is a 404, not this route's. The web app's `/` route
+     * excepts `/api`, so an unknown API path never gets the app's HTML.
+     */
+    except: z.array(routePrefix).default([]),
+    /**
+     * Headers on this route's answers, over the gateway-wide `securityHeaders`
+     * (the web app's Content-Security-Policy). As with those, an upstream's
+     * own value wins on proxied answers.
+     */
+    headers: z.record(headerName, headerValue).default({}),
+    upstream: z.string().min(1),
+    /** Paths (relative to the prefix) open without a token. Everything else needs a valid token. */
+    public: z.array(ruleKey).default([]),
+    /** Role rules: every rule that matches a request must be satisfied by one of its roles. */
+    roles: z.record(ruleKey, z.array(roleName).min(1)).default({}),
+    timeout: timeout.optional(),
+    maxBodyBytes: z
+      .number()
+      .int()
+      .min(0)
+      .max(1024 * 1024 * 1024)
+      .optional(),
+    /** Remove the prefix before forwarding (`/api/venues/1` → `/1`). Off by default. */
+    stripPrefix: z.boolean().default(false),
+    /** A stricter limit for this route (sign-in, sign-up, password reset), on top of the tier's. */
+    rateLimit: routeRateLimitSchema.optional(),
+    /** Resource access checks: every check whose rule matches a request must allow it (docs/access-checks.md). */
+    access: accessChecksSchema,
+    description: z.string().optional(),
+    /**
+     * Accept WebSocket upgrades on this route (off: an upgrade is refused, never tunnelled).
+     * `true` takes the idle timeout and maximum lifetime from `websockets`; an object sets its own.
+     */
+    websocket: z
+      .union([
+        z.boolean(),
+        z.strictObject({
+          idleTimeoutSeconds: z.number().int().min(1).max(86_400).optional(),
+          maxLifetimeSeconds: z
+            .number()
+            .int()
+            .min(1)
+            .max(7 * 86_400)
+            .optional(),
+        }),
+      ])
+      .default(false),
+    /**
+     * How long a streamed answer (server-sent events, a long download) may go without a byte once
+     * its headers arrived. Default: the route's timeout. The route's timeout still bounds the wait
+     * for the headers.
+     */
+    streamTimeout: timeout.optional(),
+  })
+  .refine(
+    (route) =>
+      route.except.every(
+        (p) => p !== route.prefix && (route.prefix === '/' || p.startsWith(`${route.prefix}/`)),
+      ),
+    { error: 'each entry of except must be a longer prefix under the route prefix', path: ['except'] },
+  );
 
 export const websocketsSchema = z
   .strictObject({

@@ -37,6 +37,39 @@ describe('RouteTable', () => {
     assert.equal(t.match('/other')?.prefix, '/');
   });
 
+  it('leaves the prefixes a route excepts to longer routes, else to nothing (a 404)', () => {
+    const t = table([
+      { prefix: '/', upstream: 'a', except: ['/api'] },
+      { prefix: '/api/auth', upstream: 'a' },
+    ]);
+    assert.equal(t.match('/api/auth/login')?.prefix, '/api/auth');
+    assert.equal(t.match('/api/unknown'), undefined);
+    assert.equal(t.match('/api'), undefined);
+    assert.equal(t.match('/apix')?.prefix, '/');
+    assert.equal(t.match('/team')?.prefix, '/');
+  });
+
+  it('refuses an except that is not under the route prefix', () => {
+    assert.throws(() => table([{ prefix: '/app', upstream: 'a', except: ['/api'] }]), /except/);
+    assert.throws(() => table([{ prefix: '/app', upstream: 'a', except: ['/app'] }]), /except/);
+    assert.equal(table([{ prefix: '/app', upstream: 'a', except: ['/app/x'] }]).match('/app/x/1'), undefined);
+  });
+
+  it("compiles a route's headers with lower-case names and refuses line breaks in values", () => {
+    const t = table([
+      { prefix: '/', upstream: 'a', headers: { 'Content-Security-Policy': "default-src 'self'" } },
+    ]);
+    assert.deepEqual(t.match('/x')?.headers, { 'content-security-policy': "default-src 'self'" });
+    assert.throws(
+      () => table([{ prefix: '/', upstream: 'a', headers: { 'x-a': 'v\r\nx-b: 1' } }]),
+      /line breaks/,
+    );
+    assert.throws(
+      () => table([{ prefix: '/', upstream: 'a', headers: { 'bad name': 'v' } }]),
+      /headers.bad name: Invalid key/,
+    );
+  });
+
   it('answers nothing for an unmatched path when there is no catch-all', () => {
     const t = table([{ prefix: '/api', upstream: 'a' }]);
     assert.equal(t.match('/apix'), undefined);

@@ -48,6 +48,10 @@ export interface CompiledRoute {
   readonly stripPrefix: boolean;
   readonly description: string | undefined;
   readonly rateLimit: RouteConfig['rateLimit'];
+  /** Prefixes carved out of this route (a path under one is not this route's). */
+  readonly except: readonly string[];
+  /** Headers on this route's answers (over the gateway-wide security headers). */
+  readonly headers: Readonly<Record<string, string>>;
   /** Longest silence allowed in a streamed answer's body (server-sent events); the timeout otherwise. */
   readonly streamTimeoutMs: number;
   /** Set when the route accepts WebSocket upgrades; undefined: every upgrade is refused. */
@@ -129,17 +133,20 @@ export class RouteTable {
   match(path: string): CompiledRoute | undefined {
     if (path === this.ticketRoute.prefix) return this.ticketRoute;
     for (const route of this.#byLength) {
-      const prefix = route.prefix;
-      if (prefix === '/') return route;
-      if (
-        path.startsWith(prefix) &&
-        (path.length === prefix.length || path.charCodeAt(prefix.length) === 0x2f)
-      ) {
-        return route;
-      }
+      if (!underPrefix(path, route.prefix)) continue;
+      if (route.except.length > 0 && route.except.some((p) => underPrefix(path, p))) continue;
+      return route;
     }
     return undefined;
   }
+}
+
+/** `path` is `prefix` or below it, on whole segments. */
+function underPrefix(path: string, prefix: string): boolean {
+  if (prefix === '/') return true;
+  return (
+    path.startsWith(prefix) && (path.length === prefix.length || path.charCodeAt(prefix.length) === 0x2f)
+  );
 }
 
 function compileRoute(
@@ -173,6 +180,8 @@ function compileRoute(
     rateLimit: route.rateLimit,
     streamTimeoutMs: route.streamTimeout === undefined ? routeTimeoutMs : timeoutMs(route.streamTimeout),
     websocket,
+    except: route.except,
+    headers: Object.fromEntries(Object.entries(route.headers).map(([n, v]) => [n.toLowerCase(), v])),
   };
 }
 
@@ -201,6 +210,8 @@ function ticketRoute(config: GatewayConfig): CompiledRoute {
     rateLimit: undefined,
     streamTimeoutMs: timeout,
     websocket: undefined,
+    except: [],
+    headers: {},
   };
 }
 

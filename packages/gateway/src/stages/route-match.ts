@@ -12,6 +12,8 @@ export function createRouteMatch(table: RouteTable) {
     const route = table.match(ctx.path);
     if (route === undefined) throw gatewayError('GW_ROUTE_NOT_FOUND', 'No route matches this path.');
     ctx.route = route;
+    // The route's own headers (a page's CSP) go on every answer from here on, refusals included.
+    Object.assign(ctx.responseHeaders, route.headers);
     const segments = relativeSegments(route, ctx.path);
     ctx.segments = segments;
     const forwarded = route.stripPrefix ? `/${segments.join('/')}` : ctx.path;
