@@ -100,8 +100,8 @@ export async function startAuthProcess(env: Record<string, string>): Promise<Run
     // Generous: on a shared, loaded machine PGlite's first start alone can take many seconds.
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`auth did not start in 120 s\n${stderr}`));
-    }, 120_000);
+      reject(new Error(`auth did not start in 180 s\n${stderr}`));
+    }, 180_000);
     child.once('exit', (code) => {
       clearTimeout(timer);
       reject(new Error(`auth exited with ${code} before listening\n${stderr}`));
