@@ -10,11 +10,19 @@ import { generateStoredKey } from '../packages/auth/src/domain/keys.ts';
  * existing file (its keys sign live tokens) unless --force. The file is readable by its
  * owner only and ignored by git (deploy/.gitignore).
  *
- *   node scripts/compose-env.ts [--out FILE] [--force]
+ * Billing runs on Stripe in production mode: pass your (test-mode) keys, or fill them in later;
+ * Compose refuses to start while they are empty.
+ *
+ *   node scripts/compose-env.ts [--out FILE] [--force] [--stripe-secret-key sk_test_…] [--stripe-webhook-secret whsec_…]
  */
 
 const { values } = parseArgs({
-  options: { out: { type: 'string' }, force: { type: 'boolean', default: false } },
+  options: {
+    out: { type: 'string' },
+    force: { type: 'boolean', default: false },
+    'stripe-secret-key': { type: 'string', default: '' },
+    'stripe-webhook-secret': { type: 'string', default: '' },
+  },
 });
 const out = values.out ?? join(import.meta.dirname, '..', 'deploy', '.env');
 if (existsSync(out) && !values.force) {
@@ -35,10 +43,13 @@ const lines = [
   `GRAFANA_ADMIN_PASSWORD=${secret(18)}`,
   '# Private JWKs that sign access tokens (docs/authentication.md, key rotation).',
   `AUTH_SIGNING_KEYS='${JSON.stringify([{ jwk: key.jwk, signFrom: key.signFrom }])}'`,
-  '# Billing: the payment provider, when you have an account.',
-  'STRIPE_SECRET_KEY=',
-  'STRIPE_WEBHOOK_SECRET=',
+  '# Billing: your Stripe keys (test mode will do; docs/billing.md). Compose refuses empty ones.',
+  `STRIPE_SECRET_KEY=${values['stripe-secret-key']}`,
+  `STRIPE_WEBHOOK_SECRETS=${values['stripe-webhook-secret']}`,
   '',
 ];
 writeFileSync(out, lines.join('\n'), { mode: 0o600 });
 console.log(`wrote ${out} (signing key ${key.kid})`);
+if (values['stripe-secret-key'] === '' || values['stripe-webhook-secret'] === '') {
+  console.log('fill in STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRETS there before docker compose up');
+}

@@ -54,9 +54,9 @@ if (import.meta.main) {
     execFileSync('cp', ['-a', npmDir, join(rootfs, 'usr/local/lib/node_modules/npm')]);
     symlinkSync('../lib/node_modules/npm/bin/npm-cli.js', join(rootfs, 'usr/local/bin/npm'));
     const env = ['--env', 'PATH=/usr/local/bin:/usr/local/sbin:/usr/sbin:/usr/bin:/sbin:/bin'];
-    // A proxy's certificate authority, when this machine needs one to reach npm.
-    const extraCa = process.env.NODE_EXTRA_CA_CERTS;
-    if (extraCa !== undefined && existsSync(extraCa)) {
+    // This machine's trust store (with a proxy's certificate authority, when it needs one to reach npm).
+    const extraCa = process.env.NODE_EXTRA_CA_CERTS ?? '/etc/ssl/certs/ca-certificates.crt';
+    if (existsSync(extraCa)) {
       cpSync(extraCa, join(rootfs, 'usr/local/share/ca-certificates/gatehouse-extra.crt'));
       env.push('--env', 'NODE_EXTRA_CA_CERTS=/usr/local/share/ca-certificates/gatehouse-extra.crt');
     }

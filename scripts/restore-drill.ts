@@ -1,6 +1,6 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -17,8 +17,10 @@ import { startPostgres } from './backends.ts';
  * through the service and bulk rows beside it, backs it up with pg_dump, drops it (the
  * disaster), restores the dump into a new database with pg_restore, and proves the restore:
  * every table's row count and content fingerprint as before, no migration left to apply,
- * and the service, started on the restored database, signs the user in. Prints each step's
- * time and sizes.
+ * and the service, started on the restored database, signs the user in. Then it runs the
+ * session revocation that docs/disaster-recovery.md prescribes after a point-in-time restore
+ * (read from that page, so the page cannot drift) and proves the refresh token issued before
+ * the backup no longer works. Prints each step's time and sizes.
  *
  *   node scripts/restore-drill.ts [--admin-url postgres://user@host:port/postgres] [--users 100000] [--json]
  *
@@ -43,7 +45,7 @@ async function step<T>(name: string, fn: () => Promise<T> | T): Promise<T> {
   const started = performance.now();
   const result = await fn();
   timings[name] = Math.round(performance.now() - started);
-  if (!values.json) console.log(`${name.padEnd(34)} ${String(timings[name]).padStart(7)} ms`);
+  if (!values.json) console.log(`${name.padEnd(40)} ${String(timings[name]).padStart(7)} ms`);
   return result;
 }
 
@@ -130,13 +132,22 @@ async function fingerprint(database: string): Promise<Record<string, string>> {
   }
 }
 
+/** The SQL block of docs/disaster-recovery.md that revokes every session after a restore. */
+function revokeSessionsSql(): string {
+  const page = readFileSync(join(ROOT, 'docs/disaster-recovery.md'), 'utf8');
+  const block = /```sql\n(-- on the restored auth database[\s\S]*?)```/.exec(page)?.[1];
+  if (block === undefined)
+    throw new Error('docs/disaster-recovery.md: the session revocation SQL is missing');
+  return block;
+}
+
 const email = `drill-${suffix}@example.com`;
 const password = `restore-drill-${randomBytes(12).toString('hex')}`;
 let report: Record<string, unknown> = {};
 try {
   await step('create source database', () => admin.query(`create database ${SOURCE}`));
   const migrated = await step('migrate (auth cli)', () => migrate(SOURCE));
-  await step('sign up a user through auth', () =>
+  const sessions = await step('sign up a user, two sessions', () =>
     withAuth(SOURCE, async (post) => {
       const answer = await post('/api/auth/register', {
         email,
@@ -145,6 +156,10 @@ try {
         tenantName: 'Drill',
       });
       if (answer.statusCode !== 201) throw new Error(`register answered ${answer.statusCode}`);
+      // A second session: after the restore it shows the danger (a pre-backup token still works).
+      const second = await post('/api/auth/login', { email, password });
+      if (second.statusCode !== 200) throw new Error(`login answered ${second.statusCode}`);
+      return { first: answer.json().refreshToken as string, second: second.json().refreshToken as string };
     }),
   );
   await step(`bulk rows (${USERS} users)`, async () => {
@@ -216,6 +231,30 @@ try {
       }
     }),
   );
+  await step('a pre-backup session still refreshes', () =>
+    withAuth(RESTORED, async (post) => {
+      const refreshed = await post('/api/auth/refresh', { refreshToken: sessions.second });
+      if (refreshed.statusCode !== 200)
+        throw new Error(`the control refresh answered ${refreshed.statusCode}`);
+    }),
+  );
+  await step('revoke sessions (disaster-recovery.md)', async () => {
+    const client = new pg.Client({ connectionString: urlOf(RESTORED) });
+    await client.connect();
+    try {
+      await client.query(revokeSessionsSql());
+    } finally {
+      await client.end();
+    }
+    await withAuth(RESTORED, async (post) => {
+      const refreshed = await post('/api/auth/refresh', { refreshToken: sessions.first });
+      if (refreshed.statusCode !== 401)
+        throw new Error(`a pre-restore refresh token answered ${refreshed.statusCode}`);
+      const again = await post('/api/auth/login', { email, password });
+      if (again.statusCode !== 200)
+        throw new Error(`sign-in after revoking sessions answered ${again.statusCode}`);
+    });
+  });
   const restoreMs = (timings['create empty database'] ?? 0) + (timings['restore (pg_restore -j 2)'] ?? 0);
   report = {
     ok: true,

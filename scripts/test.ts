@@ -16,6 +16,13 @@ const FULLY_COVERED = [
   'packages/gateway/src/stages/identity-firewall.ts',
   'packages/gateway/src/stages/authenticate.ts',
   'packages/gateway/src/stages/authorize.ts',
+  // The upgrade path: what decides whether a handshake is tunnelled, and how long a tunnel lives.
+  'packages/gateway/src/pipeline/handle-upgrade.ts',
+  'packages/gateway/src/websocket/upgrade-gate.ts',
+  'packages/gateway/src/websocket/ticket-redeem.ts',
+  'packages/gateway/src/websocket/tickets.ts',
+  'packages/gateway/src/websocket/tunnel.ts',
+  'packages/gateway/src/websocket/tunnels.ts',
 ];
 
 const coverage = process.argv.includes('--coverage');

@@ -98,6 +98,7 @@ export async function startAuthProcess(env: Record<string, string>): Promise<Run
   });
   const url = await new Promise<string>((resolve, reject) => {
     // Generous: on a shared, loaded machine PGlite's first start alone can take many seconds.
+    // The child is killed on timeout: left running, it would keep the test file alive forever.
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
       reject(new Error(`auth did not start in 180 s\n${stderr}`));

@@ -43,6 +43,10 @@ function buildah(args: string[]) {
 
 /** The base image to build on, or why there is none. */
 function baseImage(): { image: string; standIn: boolean } | string {
+  const probe = buildah(['from', 'scratch']);
+  if (probe.status !== 0)
+    return `SKIPPED: buildah cannot create containers here: ${probe.out.trim().slice(0, 300)}`;
+  buildah(['rm', probe.stdout.split('\n').at(-1) as string]);
   if (buildah(['inspect', '--type', 'image', OFFICIAL]).status === 0)
     return { image: OFFICIAL, standIn: false };
   const made = spawnSync(process.execPath, [join(ROOT, 'scripts/image-test-base.ts')], { encoding: 'utf8' });

@@ -26,8 +26,13 @@ export interface Gw {
   output: () => string;
 }
 
-/** Starts the gateway (killed after the test); `extra` is appended to its YAML config. */
-export async function startGateway(name: string, upstreamUrl: string, extra = ''): Promise<Gw> {
+/** Starts the gateway (killed after the test); `extra` is appended to its YAML config, `routes` replaces the one route. */
+export async function startGateway(
+  name: string,
+  upstreamUrl: string,
+  extra = '',
+  routes = '[ { prefix: /api, upstream: up } ]',
+): Promise<Gw> {
   const dir = mkdtempSync(join(tmpdir(), `gatehouse-${name}-`));
   const config = join(dir, 'gateway.yaml');
   writeFileSync(
@@ -39,7 +44,7 @@ auth: { issuer: https://auth.test, audience: gatehouse, hs256Secret: { env: JWT_
 assertion: { keys: [ { kid: gw1, secret: { env: GATEWAY_ASSERTION_SECRET } } ] }
 accessLog: false
 upstreams: { up: { url: ${upstreamUrl} } }
-routes: [ { prefix: /api, upstream: up } ]
+routes: ${routes}
 ${extra}
 `,
   );

@@ -214,7 +214,7 @@ describe('runbooks', () => {
 });
 
 describe('dashboard', () => {
-  it('is provisionable: uid, version, the datasource/job/instance variables, the four rows, every query on the datasource variable', () => {
+  it('is provisionable: uid, version, the datasource/job/instance variables, the five rows, every query on the datasource variable', () => {
     const d = dashboard();
     assert.equal(d.uid, 'gatehouse-overview');
     assert.ok(d.schemaVersion >= 36 && Number.isInteger(d.version), 'schemaVersion and version');
@@ -227,7 +227,7 @@ describe('dashboard', () => {
     assert.equal(variables.get('instance')?.type, 'query');
     assert.deepEqual(
       d.panels.filter((p) => p.type === 'row').map((p) => p.title),
-      ['Overview', 'Upstream health', 'Security', 'Resources'],
+      ['Overview', 'Upstream health', 'Security', 'Resources', 'WebSockets'],
     );
     const ids = d.panels.map((p) => p.id);
     assert.equal(new Set(ids).size, ids.length, 'panel ids are unique');

@@ -1,8 +1,15 @@
 import { join } from 'node:path';
 import cookie from '@fastify/cookie';
-import type { Logger, Readiness, ServiceBuildOptions, ServiceHandle } from '@gatehouse/kit/service';
+import type {
+  Logger,
+  Readiness,
+  ServiceBuildOptions,
+  ServiceHandle,
+  ServiceParts,
+} from '@gatehouse/kit/service';
 import { startService } from '@gatehouse/kit/service';
 import type { FastifyInstance } from 'fastify';
+import { Redis } from 'ioredis';
 import { type AuthConfig, MAX_ACCESS_TTL_SECONDS } from './config.ts';
 import { pruneExpiredRefreshTokens } from './db/refresh-tokens.ts';
 import { pruneThrottles } from './db/throttles.ts';
@@ -10,6 +17,7 @@ import { ensureDevKey, KeyRing, keyDir, readKeyDir, toSigningKey } from './domai
 import { MailRelay } from './domain/mail-relay.ts';
 import { createPasswordHasher } from './domain/passwords.ts';
 import { RevocationFeed } from './domain/revocation-feed.ts';
+import { type EntitlementSource, memoryEntitlements, redisEntitlements } from './domain/seats.ts';
 import type { AuthServices } from './domain/services.ts';
 import { createAccessTokenIssuer } from './domain/tokens.ts';
 import { accountRoutes } from './routes/account.ts';
@@ -29,7 +37,21 @@ export interface AuthApp extends ServiceHandle {
   readonly readiness: Readiness;
 }
 
-export type BuildOptions = ServiceBuildOptions;
+export interface BuildOptions extends ServiceBuildOptions {
+  /** Billing's entitlement records (tests); by default Redis when configured, else none (free). */
+  readonly entitlements?: EntitlementSource;
+}
+
+/** The tenant's seats come from billing's record in Redis; without Redis every tenant has the free plan's. */
+function entitlementSource(redisUrl: string | undefined, service: ServiceParts): EntitlementSource {
+  if (redisUrl === undefined) return memoryEntitlements();
+  const redis = new Redis(redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false });
+  redis.on('error', (err: Error) =>
+    service.logger.warn({ err: err.message }, 'redis (entitlements): connection problem'),
+  );
+  service.onClose('entitlement reader', () => redis.disconnect());
+  return redisEntitlements(redis);
+}
 
 function loadKeys(config: AuthConfig, logger: Logger): { ring: KeyRing; reload?: () => void } {
   if (config.signingKeys !== undefined) {
@@ -73,6 +95,7 @@ export async function buildApp(config: AuthConfig, options: BuildOptions = {}): 
     }),
     feed,
     mail,
+    entitlements: options.entitlements ?? entitlementSource(config.redisUrl, service),
   };
 
   if (config.redisUrl !== undefined) {

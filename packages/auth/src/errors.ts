@@ -20,6 +20,7 @@ export const authErrors = defineErrors({
   AUTH_LAST_OWNER: { status: 409, title: 'A tenant must keep at least one owner' },
   AUTH_ROLE_FORBIDDEN: { status: 403, title: 'Your role does not allow this' },
   AUTH_TENANT_MISMATCH: { status: 403, title: 'The path names another tenant than the one you act for' },
+  AUTH_SEATS_EXCEEDED: { status: 409, title: "The tenant's plan has no free seat" },
   AUTH_WRONG_PASSWORD: { status: 403, title: 'The current password is not correct' },
 });
 

@@ -218,11 +218,11 @@ for (const backend of BACKENDS) {
     it('counts messages per billing period against the plan quota', async () => {
       const tenant = randomUUID();
       const none = await h.service.usage(tenant);
-      assert.deepEqual([none.messages, none.messageQuota], [0, 1_000]);
+      assert.deepEqual([none.messages, none.messageQuota], [0, 10_000]);
       await h.service.subscribe(OWNER, tenant, 'standard');
       await h.service.recordMessages(tenant, 40);
       const usage = await h.service.recordMessages(tenant, 2);
-      assert.deepEqual([usage.messages, usage.messageQuota, usage.remaining], [42, 50_000, 49_958]);
+      assert.deepEqual([usage.messages, usage.messageQuota, usage.remaining], [42, 100_000, 99_958]);
       assert.equal((await h.service.usage(tenant)).messages, 42);
     });
   });

@@ -221,6 +221,10 @@ for (const backend of BACKENDS) {
       const record = await t.internal('GET', `/internal/entitlements/${a.id}`);
       assert.equal(record.statusCode, 200);
       assert.equal(record.json().tier, 'free');
+      for (let i = 0; i < 9; i++) {
+        const r = await t.internal('POST', '/internal/usage/messages', { tenantId: a.id, messages: 1_000 });
+        assert.equal(r.statusCode, 200, r.body);
+      }
       const reported = await t.internal('POST', '/internal/usage/messages', {
         tenantId: a.id,
         messages: 999,
@@ -232,7 +236,7 @@ for (const backend of BACKENDS) {
       assert.equal(over.statusCode, 429);
       assert.equal(over.json().code, 'BILL_QUOTA_EXCEEDED');
       const usage = await t.call('GET', `/api/billing/tenants/${a.id}/usage`, { as: a.member });
-      assert.deepEqual([usage.json().messages, usage.json().messageQuota], [999, 1_000]);
+      assert.deepEqual([usage.json().messages, usage.json().messageQuota], [9_999, 10_000]);
     });
 
     it('serves its OpenAPI document and docs page; probes and metrics', async () => {

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { after, before, describe, it } from 'node:test';
+import { FREE_ENTITLEMENT, parseEntitlement } from '@gatehouse/kit';
 import { Redis } from 'ioredis';
 import { CATALOGUE_V1 } from '../src/domain/catalogue.ts';
 import { entitlementRecordFor } from '../src/domain/entitlements.ts';
@@ -55,12 +56,12 @@ describe('the Redis publisher', {
     await publisher.publish(record(tenant, 5, 'premium'));
     const [channel, payload] = (await message) as [string, string];
     assert.equal(channel, ENTITLEMENT_CHANNEL);
-    assert.equal(JSON.parse(payload).tier, 'premium');
+    assert.equal(payload, tenant, 'the announcement is the tenant id (kit contract)');
     const hash = await redis.hgetall(entitlementKey(tenant));
     assert.equal(hash.tier, 'premium');
-    assert.equal(hash.seats, '3');
     assert.equal(hash.version, '5');
-    assert.deepEqual(JSON.parse(hash.features ?? ''), CATALOGUE_V1.plans[0]?.entitlements.features);
+    // What every reader gets through kit's parser.
+    assert.deepEqual(parseEntitlement(hash), { ...FREE_ENTITLEMENT, tier: 'premium' });
     await publisher.publish(record(tenant, 4, 'free'));
     assert.equal(await redis.hget(entitlementKey(tenant), 'tier'), 'premium');
     await publisher.publish(record(tenant, 6, 'standard'));

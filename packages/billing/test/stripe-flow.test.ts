@@ -15,28 +15,35 @@ import { type FakeStripe, startFakeStripe } from './fake-stripe.ts';
 describe('billing with the Stripe provider, end to end against a fake Stripe', () => {
   let fake: FakeStripe;
   let billing: BillingApp;
+  // Held so that `after` closes the app even when `before` timed out while it was still being built.
+  let building: Promise<BillingApp> | undefined;
   const webhookSecret = `whsec_${randomSecret()}`;
   const oldSecret = `whsec_${randomSecret()}`;
   const assertion = randomSecret();
   let sign: ReturnType<typeof createAssertionSigner>;
 
-  before(async () => {
-    fake = await startFakeStripe();
-    const config = loadConfig({
-      GATEWAY_ASSERTION_SECRET: assertion,
-      BILLING_DATA_DIR: mkdtempSync(join(tmpdir(), 'gh-billing-stripe-')),
-      BILLING_DB_MEMORY: 'true',
-      BILLING_PROVIDER: 'stripe',
-      STRIPE_SECRET_KEY: fake.secretKey,
-      STRIPE_WEBHOOK_SECRETS: `${webhookSecret},${oldSecret}`,
-      STRIPE_API_BASE: `http://${fake.api.host}:${fake.api.port}`,
-    });
-    billing = await buildApp(config, { logger: captureLogger('billing').logger, scheduler: false });
-    sign = createAssertionSigner(config.assertionKeys);
-  });
+  // Building the app (PGlite) can take long on a loaded machine; the tests themselves are quick.
+  before(
+    async () => {
+      fake = await startFakeStripe();
+      const config = loadConfig({
+        GATEWAY_ASSERTION_SECRET: assertion,
+        BILLING_DATA_DIR: mkdtempSync(join(tmpdir(), 'gh-billing-stripe-')),
+        BILLING_DB_MEMORY: 'true',
+        BILLING_PROVIDER: 'stripe',
+        STRIPE_SECRET_KEY: fake.secretKey,
+        STRIPE_WEBHOOK_SECRETS: `${webhookSecret},${oldSecret}`,
+        STRIPE_API_BASE: `http://${fake.api.host}:${fake.api.port}`,
+      });
+      building = buildApp(config, { logger: captureLogger('billing').logger, scheduler: false });
+      billing = await building;
+      sign = createAssertionSigner(config.assertionKeys);
+    },
+    { timeout: 300_000 },
+  );
   after(async () => {
-    await billing?.close();
     await fake?.close();
+    await (await building)?.close();
   });
 
   function asOwner(tenantId: string, method: string, url: string) {

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { FREE_ENTITLEMENT } from '@gatehouse/kit';
 import { CATALOGUE_V1, planOf, validateCatalogue } from '../src/domain/catalogue.ts';
 import { addMonths, days } from '../src/domain/clock.ts';
 import { entitlementRecordFor } from '../src/domain/entitlements.ts';
@@ -40,6 +41,7 @@ describe('the catalogue', () => {
     assert.deepEqual(validateCatalogue(CATALOGUE_V1), []);
     assert.equal(free.price.amount, 0);
     assert.ok(Object.isFrozen(premium.entitlements.features));
+    assert.deepEqual(free.entitlements, FREE_ENTITLEMENT, 'no record and the free plan are the same');
     assert.throws(() => {
       (standard.price as { amount: number }).amount = 1;
     }, TypeError);

@@ -2,7 +2,12 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { ChatControlEvent, ChatEvent, EntitlementRecord } from '@gatehouse/kit';
+import {
+  type ChatControlEvent,
+  type ChatEvent,
+  type EntitlementRecord,
+  FREE_ENTITLEMENT,
+} from '@gatehouse/kit';
 import {
   type AssertedIdentity,
   createAssertionSigner,
@@ -145,7 +150,13 @@ export async function startChat(
     }
   }
 
-  return { chat, config, log, call, ok, headersFor, listen, close };
+  /** Gives a tenant a plan (as billing's record would). */
+  function plan(tenantId: string, record: Partial<EntitlementRecord>): void {
+    entitlements.set(tenantId, { ...FREE_ENTITLEMENT, ...record });
+    chat.services.limits.invalidate(tenantId);
+  }
+
+  return { chat, config, log, call, ok, headersFor, listen, close, plan };
 }
 
 export type TestChat = Awaited<ReturnType<typeof startChat>>;

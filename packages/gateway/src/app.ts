@@ -115,6 +115,7 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions): G
       metrics.limiterDegraded.set(1);
     },
     onTierError: () => metrics.tierLookupErrors.inc(),
+    assertionKeys: config.assertion.keys,
   });
   const lookups = config.identity?.userLookup;
   const users =
@@ -256,12 +257,11 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions): G
       requireHostHeader: true,
       joinDuplicateHeaders: false,
     },
-    createRequestHandler({ logger, readiness, metrics, run, pipeline: pipelines.request, accessLog }),
+    createRequestHandler({ readiness, metrics, run, pipeline: pipelines.request, accessLog }),
   );
   server.on(
     'upgrade',
     createUpgradeHandler({
-      logger,
       readiness,
       metrics,
       run,

@@ -14,8 +14,12 @@ export interface RequestContext {
   readonly res: ServerResponse | undefined;
   /** The client's raw socket of an upgrade request (undefined for a plain request). */
   readonly socket: Duplex | undefined;
-  /** Bytes the client sent after the upgrade request's head (an upgrade only). */
-  readonly head: Buffer | undefined;
+  /**
+   * An upgrade only: what the client sent after its request's head, held while the handshake is
+   * decided (the socket is read meanwhile, so a client that leaves is noticed). `take` stops
+   * holding and returns the bytes, for the tunnel to send first.
+   */
+  readonly early: { take(): Buffer } | undefined;
   /** Writes the gateway's own answers (refusals, a preflight) to `res` or, before any 101, to `socket`. */
   readonly responder: Responder;
   /** performance.now() when the request arrived. */
@@ -64,7 +68,7 @@ export interface RequestContext {
 export interface Exchange {
   readonly res?: ServerResponse | undefined;
   readonly socket?: Duplex | undefined;
-  readonly head?: Buffer | undefined;
+  readonly early?: { take(): Buffer } | undefined;
   readonly responder: Responder;
 }
 
@@ -73,7 +77,7 @@ export function createContext(req: IncomingMessage, exchange: Exchange, started:
     req,
     res: exchange.res,
     socket: exchange.socket,
-    head: exchange.head,
+    early: exchange.early,
     responder: exchange.responder,
     started,
     method: req.method ?? 'GET',

@@ -11,6 +11,8 @@ export interface RouteReport {
   readonly maxBodyBytes: number;
   readonly stripPrefix: boolean;
   readonly description: string | undefined;
+  /** WebSocket upgrades accepted: idle timeout and maximum lifetime; undefined when refused. */
+  readonly websocket: { readonly idleTimeoutMs: number; readonly maxLifetimeMs: number } | undefined;
 }
 
 export function routeReport(table: RouteTable): RouteReport[] {
@@ -24,6 +26,7 @@ export function routeReport(table: RouteTable): RouteReport[] {
     maxBodyBytes: route.maxBodyBytes,
     stripPrefix: route.stripPrefix,
     description: route.description,
+    websocket: route.websocket,
   }));
 }
 
@@ -31,6 +34,7 @@ function policy(route: RouteReport): string {
   const parts = [route.public.length > 0 ? `public: ${route.public.join('; ')}` : 'all paths need a token'];
   const roleRules = Object.entries(route.roles).map(([rule, roles]) => `${rule} → ${roles.join('|')}`);
   if (roleRules.length > 0) parts.push(`roles: ${roleRules.join('; ')}`);
+  if (route.websocket !== undefined) parts.push('websocket');
   return parts.join(' · ');
 }
 
@@ -62,8 +66,9 @@ export function markdownRouteTable(title: string, source: string, routes: readon
   ];
   for (const r of routes) {
     const roles = Object.entries(r.roles).map(([rule, rs]) => `\`${rule}\` → ${rs.join(', ')}`);
+    const ws = r.websocket === undefined ? '' : ' (WebSocket)';
     lines.push(
-      `| \`${r.prefix}\` | ${r.upstream} | ${r.timeoutMs / 1000} s | ${
+      `| \`${r.prefix}\`${ws} | ${r.upstream} | ${r.timeoutMs / 1000} s | ${
         r.public.length > 0 ? r.public.map((p) => `\`${escapePipes(p)}\``).join('<br>') : '—'
       } | ${roles.length > 0 ? roles.join('<br>') : '—'} |`,
     );

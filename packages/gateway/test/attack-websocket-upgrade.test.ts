@@ -262,8 +262,9 @@ describe('attack: WebSocket upstream failures', () => {
     assert.equal(health.websockets.open, 0);
   });
 
-  it('tunnels bytes sent right after the handshake (in the same packet) to the upstream', async () => {
-    const ws = await startWsUpstream();
+  it('tunnels bytes sent right after the handshake (in the same packet, or before the 101) to the upstream', async () => {
+    // The upstream takes 300 ms to accept: a frame sent meanwhile is held, then delivered first.
+    const ws = await startWsUpstream(undefined, { handshakeDelayMs: 300 });
     after(() => ws.close());
     const gw = await startTestGateway({
       config: {
@@ -279,15 +280,17 @@ describe('attack: WebSocket upstream failures', () => {
     const socket = connect({ host: '127.0.0.1', port: Number(port) });
     after(() => socket.destroy());
     socket.write(Buffer.concat([Buffer.from(rawUpgrade('/ws', [auth])), frame]));
+    await new Promise((r) => setTimeout(r, 100));
+    socket.write(Buffer.from([0x81, 0x82, 1, 2, 3, 4, 'y'.charCodeAt(0) ^ 1, 'o'.charCodeAt(0) ^ 2]));
     let raw = '';
     socket.on('data', (c: Buffer) => {
       raw += c.toString('latin1');
     });
     const end = Date.now() + 3_000;
-    while (!raw.endsWith('hi') && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+    while (!raw.endsWith('yo') && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
     assert.match(raw, /^HTTP\/1\.1 101 Switching Protocols\r\n/);
     assert.match(raw, /\r\nupgrade: websocket\r\n/i);
     assert.match(raw, /\r\nsec-websocket-accept: \S+\r\n/i, 'the upstream’s own accept key');
-    assert.ok(raw.endsWith('\x81\x02hi'), 'the echo came back through the tunnel');
+    assert.ok(raw.endsWith('\x81\x02hi\x81\x02yo'), 'both echoes came back through the tunnel, in order');
   });
 });

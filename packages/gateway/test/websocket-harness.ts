@@ -31,10 +31,15 @@ export interface WsUpstream {
 /** Echoes every message back; `onConnection` may add behaviour. The caller closes it. */
 export async function startWsUpstream(
   onConnection?: (socket: WebSocket, handshake: Handshake) => void,
+  options: { handshakeDelayMs?: number } = {},
 ): Promise<WsUpstream> {
   const handshakes: Handshake[] = [];
   const server = createServer((_req, res) => res.writeHead(426).end());
-  const wss = new WebSocketServer({ server });
+  const delay = options.handshakeDelayMs ?? 0;
+  const wss = new WebSocketServer({
+    server,
+    ...(delay > 0 ? { verifyClient: (_info, accept) => void setTimeout(() => accept(true), delay) } : {}),
+  });
   wss.on('connection', (socket, req) => {
     const handshake = { url: req.url ?? '', headers: req.headers };
     handshakes.push(handshake);

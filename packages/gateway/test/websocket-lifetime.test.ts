@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { type AddressInfo, connect, createServer as createNetServer, type Socket } from 'node:net';
 import { after, describe, it } from 'node:test';
 import { randomSecret } from '@gatehouse/kit/testing';
 import { Redis } from 'ioredis';
@@ -159,6 +160,81 @@ describe('WebSocket lifetime', () => {
     assert.ok(performance.now() - started < 1_000);
     assert.equal(await keep.echo('still here'), 'still here', 'other users keep their tunnels');
     assert.equal(gw.logs.lines.find((l) => l.event === 'websocket_closed')?.reason, 'revocation');
+  });
+
+  it('drains: refuses new handshakes with 503, lets open tunnels run until the deadline, then closes them', async () => {
+    const { gw, ws } = await chatGateway();
+    const token = await gw.token();
+    const conn = await connectWs(`${gw.url}/api/chat/ws`, { authorization: `Bearer ${token}` });
+    const started = performance.now();
+    const drained = gw.gateway.drainTunnels();
+    const seen = ws.handshakes.length;
+    const refused = await rawRequest(gw.url, rawUpgrade('/api/chat/ws', [`Authorization: Bearer ${token}`]));
+    assert.equal(refused.status, 503);
+    assert.equal(JSON.parse(refused.body).code, 'GW_SHUTTING_DOWN');
+    assert.equal(refused.headers['retry-after'], '1');
+    assert.equal(ws.handshakes.length, seen);
+    assert.equal(await conn.echo('still open'), 'still open');
+    // The default drain deadline (10 s) is cut short by the last tunnel closing on its own.
+    conn.socket.close();
+    await within(drained, 1_000, 'drain done once the last tunnel closed');
+    assert.ok(performance.now() - started < 2_000);
+    // An empty registry drains at once.
+    await within(gw.gateway.drainTunnels(), 100, 'nothing to drain');
+  });
+
+  it('closes what is still open at the drain deadline', async () => {
+    const { gw } = await chatGateway();
+    const conn = await connectWs(`${gw.url}/api/chat/ws`, { authorization: `Bearer ${await gw.token()}` });
+    await gw.gateway.tunnels.drain(200);
+    assert.equal(await within(conn.closed, 500, 'closed by the drain'), 1006);
+    await until(() => gw.logs.lines.some((l) => l.reason === 'drain'), 500, 'drain logged');
+  });
+
+  it('lets go of the upstream handshake when the client leaves, and counts the upstream’s concurrency cap', async () => {
+    // A TCP server that accepts and never answers: handshakes to it stay pending.
+    const pending: Socket[] = [];
+    let letGo = 0;
+    const silent = createNetServer((socket) => {
+      pending.push(socket);
+      socket.on('error', () => {});
+      socket.on('close', () => letGo++);
+      socket.resume();
+    });
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+    after(() => {
+      for (const s of pending) s.destroy();
+      silent.close();
+    });
+    const gw = await startTestGateway({
+      config: {
+        upstreams: {
+          echo: { url: 'http://127.0.0.1:1' },
+          silent: { url: `http://127.0.0.1:${(silent.address() as AddressInfo).port}`, maxConcurrent: 1 },
+        },
+        routes: [{ prefix: '/ws', upstream: 'silent', websocket: true }],
+      },
+    });
+    after(() => gw.close());
+    const auth = `Authorization: Bearer ${await gw.token()}`;
+    const client = connect({ host: '127.0.0.1', port: Number(new URL(gw.url).port) });
+    client.on('error', () => {});
+    client.write(rawUpgrade('/ws', [auth]));
+    await until(() => pending.length === 1, 2_000, 'handshake reached the upstream');
+    const busy = await rawRequest(gw.url, rawUpgrade('/ws', [auth]));
+    assert.equal(busy.status, 503);
+    assert.equal(JSON.parse(busy.body).code, 'GW_UPSTREAM_BUSY');
+    client.destroy();
+    await until(
+      () => pending[0]?.destroyed === true || pending[0]?.readableEnded === true,
+      2_000,
+      'upstream let go',
+    );
+    await until(
+      () => gw.logs.lines.some((l) => l.reason === 'client_gone' && l.status === 499),
+      1_000,
+      '499 logged',
+    );
   });
 
   const redisUrl = process.env.GATEHOUSE_TEST_REDIS_URL;

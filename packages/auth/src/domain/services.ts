@@ -6,6 +6,7 @@ import type { KeyRing } from './keys.ts';
 import type { MailRelay } from './mail-relay.ts';
 import type { PasswordHasher } from './passwords.ts';
 import type { RevocationFeed } from './revocation-feed.ts';
+import type { EntitlementSource } from './seats.ts';
 import type { AccessTokenIssuer } from './tokens.ts';
 
 /** What every domain operation works with; built once by app.ts. */
@@ -19,6 +20,8 @@ export interface AuthServices {
   readonly feed: RevocationFeed;
   /** Present when SMTP is configured: relays the outbox after commit. */
   readonly mail: MailRelay | undefined;
+  /** Billing's entitlement records (seats): Redis when configured, else none (the free plan). */
+  readonly entitlements: EntitlementSource;
 }
 
 /** Who asks, for the audit log and throttling. */

@@ -27,6 +27,7 @@ import {
 import { findUserById, raiseTokensValidAfter } from '../db/users.ts';
 import { authError } from '../errors.ts';
 import { nextSecond, withRevocations } from './revocation-feed.ts';
+import { requireFreeSeat } from './seats.ts';
 import { type AuthServices, audit, type RequestMeta, sendMail } from './services.ts';
 import { issueSession, normalizeEmail, type TokenPair } from './sessions.ts';
 import { hashToken, newOpaqueToken } from './tokens.ts';
@@ -143,6 +144,9 @@ export async function invite(
   const id = randomUUID();
   const normalized = normalizeEmail(email);
   await s.db.transaction(async (tx) => {
+    // One invitation at a time per tenant, so two at once cannot both take the last seat.
+    await lockTenant(tx, tenantId);
+    await requireFreeSeat(s, tx, tenantId, 'invite');
     await insertInvitation(tx, {
       id,
       tenantId,
@@ -202,6 +206,8 @@ export async function acceptInvitation(
     const user = await findUserById(tx, actor.sub);
     if (user === undefined) throw authError('AUTH_USER_NOT_FOUND');
     if (normalizeEmail(user.email) !== invitation.email) throw authError('AUTH_INVITATION_EMAIL_MISMATCH');
+    await lockTenant(tx, invitation.tenantId);
+    await requireFreeSeat(s, tx, invitation.tenantId, 'accept');
     if (!(await insertMembership(tx, invitation.tenantId, user.id, invitation.role))) {
       throw authError('AUTH_ALREADY_MEMBER');
     }

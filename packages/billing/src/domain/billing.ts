@@ -28,7 +28,7 @@ import { billError } from '../errors.ts';
 import { type PaymentProvider, ProviderUnavailable } from '../providers/provider.ts';
 import { isPlanId, type Plan, type PlanId, planOf } from './catalogue.ts';
 import type { Clock } from './clock.ts';
-import { type EntitlementRecord, entitlementRecordFor } from './entitlements.ts';
+import { entitlementRecordFor, type TenantEntitlements } from './entitlements.ts';
 import { amountDue } from './invoice.ts';
 import {
   cancel,
@@ -73,8 +73,13 @@ export interface Usage {
   readonly periodStart: number;
   readonly periodEnd: number;
   readonly messages: number;
-  readonly messageQuota: number;
-  readonly remaining: number;
+  /** null: the plan has no message quota. */
+  readonly messageQuota: number | null;
+  readonly remaining: number | null;
+}
+
+function remainingOf(quota: number | null, used: number): number | null {
+  return quota === null ? null : Math.max(0, quota - used);
 }
 
 const SCHEDULER: Actor = { id: 'system:scheduler', requestId: null };
@@ -119,7 +124,7 @@ export class BillingService {
   }
 
   /** The record as stored; a tenant billing never wrote is on the free plan. */
-  async entitlement(tenantId: string): Promise<EntitlementRecord> {
+  async entitlement(tenantId: string): Promise<TenantEntitlements> {
     const sub = await findSubscription(this.#deps.db, tenantId);
     return entitlementRecordFor(tenantId, sub, this.catalogue, this.#deps.clock.now());
   }
@@ -194,7 +199,7 @@ export class BillingService {
   async handleWebhook(rawBody: Buffer, signature: string | undefined): Promise<WebhookResult> {
     const { db, provider, clock } = this.#deps;
     const event = provider.verifyWebhook(rawBody, signature, clock.now());
-    let record: EntitlementRecord | undefined;
+    let record: TenantEntitlements | undefined;
     const result = await db.transaction(async (tx): Promise<WebhookResult> => {
       // The tenant's lock first: an event may overtake the charge call that created its payment.
       if (event.tenantId !== undefined) await lockTenantBilling(tx, event.tenantId);
@@ -236,7 +241,7 @@ export class BillingService {
     invoice: Invoice,
     paymentId: string,
     actor: Actor,
-  ): Promise<{ outcome: string; record?: EntitlementRecord }> {
+  ): Promise<{ outcome: string; record?: TenantEntitlements }> {
     const { provider, clock, policy } = this.#deps;
     const status = await provider.paymentStatus(paymentId);
     const now = clock.now();
@@ -259,13 +264,13 @@ export class BillingService {
   async recordMessages(tenantId: string, count: number): Promise<Usage> {
     const window = await this.#usageWindow(tenantId);
     const messages = await addMessages(this.#deps.db, tenantId, window.periodStart, count);
-    return { ...window, messages, remaining: Math.max(0, window.messageQuota - messages) };
+    return { ...window, messages, remaining: remainingOf(window.messageQuota, messages) };
   }
 
   async usage(tenantId: string): Promise<Usage> {
     const window = await this.#usageWindow(tenantId);
     const messages = await messagesIn(this.#deps.db, tenantId, window.periodStart);
-    return { ...window, messages, remaining: Math.max(0, window.messageQuota - messages) };
+    return { ...window, messages, remaining: remainingOf(window.messageQuota, messages) };
   }
 
   async #usageWindow(tenantId: string): Promise<Omit<Usage, 'messages' | 'remaining'>> {
@@ -286,7 +291,7 @@ export class BillingService {
     decide: (sub: Subscription | undefined, now: number) => Decision | undefined,
   ): Promise<ChangeResult> {
     const { db, clock } = this.#deps;
-    let record: EntitlementRecord | undefined;
+    let record: TenantEntitlements | undefined;
     const result = await db.transaction(async (tx): Promise<ChangeResult> => {
       await lockTenantBilling(tx, tenantId);
       const current = await findSubscription(tx, tenantId);
@@ -361,7 +366,7 @@ export class BillingService {
     action: string,
     actor: Actor,
     detail: Record<string, unknown>,
-  ): Promise<EntitlementRecord> {
+  ): Promise<TenantEntitlements> {
     const now = this.#deps.clock.now();
     await saveSubscription(tx, next);
     const record = entitlementRecordFor(tenantId, next, this.catalogue, now);
@@ -409,7 +414,7 @@ export class BillingService {
   }
 
   /** Publishes a record; when the store is down the record stays marked unpublished and the next tick retries. */
-  async #publish(record: EntitlementRecord): Promise<boolean> {
+  async #publish(record: TenantEntitlements): Promise<boolean> {
     try {
       await this.#deps.publisher.publish(record);
       await markPublished(this.#deps.db, record.tenantId, record.version);

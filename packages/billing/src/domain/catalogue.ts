@@ -1,21 +1,15 @@
+import { type EntitlementRecord, FREE_ENTITLEMENT } from '@gatehouse/kit';
 import { type Money, money } from './money.ts';
 
 export const PLAN_IDS = ['free', 'standard', 'premium'] as const;
 export type PlanId = (typeof PLAN_IDS)[number];
-export type RateLimitTier = 'free' | 'standard' | 'premium';
 
-/** What a plan grants. This is what the entitlement record carries to every service. */
-export interface PlanEntitlements {
-  /** The gateway's rate-limit tier. */
-  readonly tier: RateLimitTier;
-  /** Members per tenant (owner included). */
-  readonly seats: number;
-  /** Chat messages per billing period. */
-  readonly messageQuota: number;
-  /** Days of chat history kept. */
-  readonly historyDays: number;
-  readonly features: Readonly<Record<string, boolean>>;
-}
+/**
+ * What a plan grants: exactly kit's entitlement record (rate-limit tier,
+ * seats, message quota and its period, history retention, features), the
+ * wire contract every service reads.
+ */
+export type PlanEntitlements = EntitlementRecord;
 
 export interface Plan {
   readonly id: PlanId;
@@ -54,13 +48,8 @@ export const CATALOGUE_V1: Catalogue = deepFreeze({
       price: money(0, 'EUR'),
       period: 'month',
       trialDays: 0,
-      entitlements: {
-        tier: 'free',
-        seats: 3,
-        messageQuota: 1_000,
-        historyDays: 7,
-        features: { fileSharing: false, sso: false, auditExport: false },
-      },
+      // A tenant without a record is on the free plan: the two must be the same entitlements.
+      entitlements: { ...FREE_ENTITLEMENT, features: [...FREE_ENTITLEMENT.features] },
     },
     {
       id: 'standard',
@@ -71,9 +60,10 @@ export const CATALOGUE_V1: Catalogue = deepFreeze({
       entitlements: {
         tier: 'standard',
         seats: 25,
-        messageQuota: 50_000,
-        historyDays: 90,
-        features: { fileSharing: true, sso: false, auditExport: false },
+        messageQuota: 100_000,
+        quotaPeriodDays: 30,
+        historyRetentionDays: 365,
+        features: ['search', 'file-sharing'],
       },
     },
     {
@@ -85,9 +75,11 @@ export const CATALOGUE_V1: Catalogue = deepFreeze({
       entitlements: {
         tier: 'premium',
         seats: 250,
-        messageQuota: 1_000_000,
-        historyDays: 3_650,
-        features: { fileSharing: true, sso: true, auditExport: true },
+        // null: unlimited messages, history kept for ever.
+        messageQuota: null,
+        quotaPeriodDays: 30,
+        historyRetentionDays: null,
+        features: ['search', 'file-sharing', 'sso', 'audit-export'],
       },
     },
   ],
@@ -121,8 +113,9 @@ export function validateCatalogue(catalogue: Catalogue): string[] {
     const e = plan.entitlements;
     for (const [name, value] of Object.entries({
       seats: e.seats,
-      messageQuota: e.messageQuota,
-      historyDays: e.historyDays,
+      messageQuota: e.messageQuota ?? 1,
+      quotaPeriodDays: e.quotaPeriodDays,
+      historyRetentionDays: e.historyRetentionDays ?? 1,
     }))
       if (!Number.isSafeInteger(value) || value < 1)
         problems.push(`plan ${plan.id}: ${name} must be a positive integer`);

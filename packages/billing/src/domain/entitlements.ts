@@ -1,21 +1,18 @@
-import { type Catalogue, type PlanId, planOf, type RateLimitTier } from './catalogue.ts';
+import type { EntitlementRecord } from '@gatehouse/kit';
+import { type Catalogue, type PlanId, planOf } from './catalogue.ts';
 import { effectivePlanId, type Subscription, type SubscriptionStatus } from './subscription.ts';
 
 /**
- * A tenant's entitlements as every service reads them (the record written to
- * `entitlement:<tenantId>`). `version` only grows, so a reader that receives
- * two records out of order keeps the newer one.
+ * A tenant's entitlements as billing writes them: kit's entitlement record
+ * (what every service reads from `entitlement:<tenantId>`) plus where it came
+ * from. `version` only grows, so a writer never puts an older record over a
+ * newer one.
  */
-export interface EntitlementRecord {
+export interface TenantEntitlements extends EntitlementRecord {
   readonly tenantId: string;
-  readonly tier: RateLimitTier;
   readonly plan: PlanId;
   readonly status: SubscriptionStatus | 'none';
-  readonly seats: number;
-  readonly messageQuota: number;
-  readonly historyDays: number;
-  readonly features: Readonly<Record<string, boolean>>;
-  /** End of the current billing period (ms), the window of the message quota; null without a subscription. */
+  /** End of the current billing period (ms); null without a subscription. */
   readonly periodEnd: number | null;
   readonly version: number;
   readonly updatedAt: number;
@@ -26,17 +23,14 @@ export function entitlementRecordFor(
   sub: Subscription | undefined,
   catalogue: Catalogue,
   now: number,
-): EntitlementRecord {
+): TenantEntitlements {
   const plan = planOf(catalogue, effectivePlanId(sub));
   return {
+    ...plan.entitlements,
+    features: [...plan.entitlements.features],
     tenantId,
-    tier: plan.entitlements.tier,
     plan: plan.id,
     status: sub?.status ?? 'none',
-    seats: plan.entitlements.seats,
-    messageQuota: plan.entitlements.messageQuota,
-    historyDays: plan.entitlements.historyDays,
-    features: plan.entitlements.features,
     periodEnd: sub?.periodEnd ?? null,
     version: sub?.version ?? 0,
     updatedAt: now,

@@ -1,12 +1,9 @@
 import { EventEmitter } from 'node:events';
+import { ENTITLEMENT_CHANNEL, entitlementFields, entitlementKey } from '@gatehouse/kit';
 import type { Redis } from 'ioredis';
-import type { EntitlementRecord } from '../domain/entitlements.ts';
+import type { TenantEntitlements as EntitlementRecord } from '../domain/entitlements.ts';
 
-/** The hash every service reads (`entitlement:<tenantId>`) and the channel that announces a change. */
-export function entitlementKey(tenantId: string): string {
-  return `entitlement:${tenantId}`;
-}
-export const ENTITLEMENT_CHANNEL = 'gatehouse:entitlements';
+export { ENTITLEMENT_CHANNEL, entitlementKey };
 
 /** Where billing writes entitlement records and announces them. */
 export interface EntitlementPublisher {
@@ -14,17 +11,12 @@ export interface EntitlementPublisher {
   publish(record: EntitlementRecord): Promise<void>;
 }
 
-/** The record as Redis hash fields (strings; features as JSON). */
+/** The record as Redis hash fields: kit's contract fields, plus where the record came from. */
 export function toHashFields(record: EntitlementRecord): Record<string, string> {
   return {
-    tenantId: record.tenantId,
-    tier: record.tier,
+    ...entitlementFields(record),
     plan: record.plan,
     status: record.status,
-    seats: String(record.seats),
-    messageQuota: String(record.messageQuota),
-    historyDays: String(record.historyDays),
-    features: JSON.stringify(record.features),
     periodEnd: record.periodEnd === null ? '' : String(record.periodEnd),
     version: String(record.version),
     updatedAt: String(record.updatedAt),
@@ -82,7 +74,8 @@ export function redisEntitlementPublisher(redis: Redis): EntitlementPublisher {
         entitlementKey(record.tenantId),
         String(record.version),
         ENTITLEMENT_CHANNEL,
-        JSON.stringify(record),
+        // The contract's announcement is the tenant id: readers drop their cached copy and read again.
+        record.tenantId,
         ...fields,
       );
     },

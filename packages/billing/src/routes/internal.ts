@@ -63,7 +63,7 @@ export function internalRoutes(app: FastifyInstance, billing: BillingService, ho
     },
     async (req, reply) => {
       const usage = await billing.usage(req.params.tenantId);
-      if (usage.messages + (req.query.messages ?? 1) > usage.messageQuota)
+      if (usage.messageQuota !== null && usage.messages + (req.query.messages ?? 1) > usage.messageQuota)
         throw billError(
           'BILL_QUOTA_EXCEEDED',
           `${usage.messages} of ${usage.messageQuota} messages used this period`,

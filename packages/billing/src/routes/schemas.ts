@@ -1,7 +1,7 @@
 import type { Invoice } from '../db/invoices.ts';
 import type { Usage } from '../domain/billing.ts';
 import type { Catalogue, Plan } from '../domain/catalogue.ts';
-import type { EntitlementRecord } from '../domain/entitlements.ts';
+import type { TenantEntitlements } from '../domain/entitlements.ts';
 import { SUBSCRIPTION_STATUSES, type Subscription } from '../domain/subscription.ts';
 
 /** JSON schemas of the API (they are the OpenAPI document) and the mappers to them. */
@@ -32,14 +32,19 @@ const money = {
   properties: { amount: { type: 'integer' }, currency: { type: 'string', pattern: '^[A-Z]{3}$' } },
 } as const;
 
+/** Kit's entitlement record (the wire contract every service reads). */
 const entitlementsSchema = {
   type: 'object',
   properties: {
     tier: { type: 'string', enum: ['free', 'standard', 'premium'] },
-    seats: { type: 'integer' },
-    messageQuota: { type: 'integer' },
-    historyDays: { type: 'integer' },
-    features: { type: 'object', additionalProperties: { type: 'boolean' } },
+    seats: { type: 'integer', description: 'Members the tenant may have' },
+    messageQuota: {
+      type: ['integer', 'null'],
+      description: 'Chat messages per quota period; null: unlimited',
+    },
+    quotaPeriodDays: { type: 'integer' },
+    historyRetentionDays: { type: ['integer', 'null'], description: 'null: kept for ever' },
+    features: { type: 'array', items: { type: 'string' } },
   },
 } as const;
 
@@ -133,8 +138,8 @@ export const usageSchema = {
     periodStart: time,
     periodEnd: time,
     messages: { type: 'integer' },
-    messageQuota: { type: 'integer' },
-    remaining: { type: 'integer' },
+    messageQuota: { type: ['integer', 'null'], description: 'null: no quota' },
+    remaining: { type: ['integer', 'null'] },
   },
 } as const;
 
@@ -206,6 +211,6 @@ export function usageView(usage: Usage) {
   return { ...usage, periodStart: iso(usage.periodStart), periodEnd: iso(usage.periodEnd) };
 }
 
-export function recordView(record: EntitlementRecord) {
+export function recordView(record: TenantEntitlements) {
   return record;
 }

@@ -143,3 +143,38 @@ export async function listPublicChannels(q: Queryable, tenantId: string): Promis
   );
   return r.rows;
 }
+
+/** The conversation and the user's membership of it (undefined when not a member), in one round trip. */
+export async function findConversationFor(
+  q: Queryable,
+  tenantId: string,
+  id: string,
+  userId: string,
+): Promise<
+  | {
+      conversation: ConversationRow;
+      role: 'owner' | 'admin' | 'member' | null;
+      last_read_seq: number | null;
+      joined_at: Date | null;
+    }
+  | undefined
+> {
+  const r = await q.query<
+    ConversationRow & {
+      role: 'owner' | 'admin' | 'member' | null;
+      last_read_seq: number | null;
+      joined_at: Date | null;
+    }
+  >(
+    `select c.id, c.tenant_id, c.kind, c.name, c.topic, c.member_key, c.created_by, c.created_at, c.archived_at,
+            c.last_seq::float8 as last_seq, m.role, m.last_read_seq::float8 as last_read_seq, m.joined_at
+       from chat_conversations c
+       left join chat_members m on m.conversation_id = c.id and m.user_id = $3 and m.tenant_id = $1
+      where c.tenant_id = $1 and c.id = $2`,
+    [tenantId, id, userId],
+  );
+  const row = r.rows[0];
+  if (row === undefined) return undefined;
+  const { role, last_read_seq, joined_at, ...conversation } = row;
+  return { conversation, role, last_read_seq, joined_at };
+}

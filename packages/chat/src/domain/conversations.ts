@@ -4,7 +4,7 @@ import type { Queryable } from '@gatehouse/kit/service';
 import {
   type ConversationRow,
   findChannelByName,
-  findConversation,
+  findConversationFor,
   findDirect,
   insertConversation,
   type ListedConversation,
@@ -65,9 +65,19 @@ export interface Access {
  * caller is not a member does not exist for them (404, so ids do not leak).
  */
 export async function access(q: Queryable, caller: Caller, conversationId: string): Promise<Access> {
-  const conversation = await findConversation(q, caller.tenantId, conversationId);
-  if (conversation === undefined) throw chatError('CHAT_CONVERSATION_NOT_FOUND');
-  const member = await findMember(q, caller.tenantId, conversationId, caller.userId);
+  const found = await findConversationFor(q, caller.tenantId, conversationId, caller.userId);
+  if (found === undefined) throw chatError('CHAT_CONVERSATION_NOT_FOUND');
+  const { conversation } = found;
+  const member: MemberRow | undefined =
+    found.role === null
+      ? undefined
+      : {
+          conversation_id: conversation.id,
+          user_id: caller.userId,
+          role: found.role,
+          joined_at: found.joined_at as Date,
+          last_read_seq: found.last_read_seq as number,
+        };
   if (member === undefined && conversation.kind !== 'public') throw chatError('CHAT_CONVERSATION_NOT_FOUND');
   return { conversation, member };
 }

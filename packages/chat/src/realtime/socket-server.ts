@@ -12,7 +12,7 @@ import {
 } from '@gatehouse/kit';
 import { type Logger, REQUEST_ID_HEADER } from '@gatehouse/kit/service';
 import type { FastifyInstance } from 'fastify';
-import { type RawData, type WebSocket, WebSocketServer } from 'ws';
+import { type RawData, WebSocketServer } from 'ws';
 import { conversationIdsOf } from '../db/members.ts';
 import { markRead } from '../domain/conversations.ts';
 import { sendMessage } from '../domain/messages.ts';
@@ -25,24 +25,6 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const TYPING_EVERY_MS = 1000;
 /** setTimeout's limit; a token living longer is closed by the next revocation or its re-check. */
 const MAX_TIMER_MS = 2_147_483_647;
-
-/**
- * The token's expiry: the gateway signs it into the assertion as `tokenExp`
- * (kit's assertion.ts). Read from the verified identity, or from the verified
- * assertion's payload when this kit's verifier does not return it yet.
- */
-export function tokenExpOf(identity: AssertedIdentity, assertion: string): number | undefined {
-  const direct = (identity as { tokenExp?: unknown }).tokenExp;
-  if (typeof direct === 'number') return direct;
-  try {
-    const payload = JSON.parse(Buffer.from(assertion.split('.')[1] ?? '', 'base64url').toString('utf8')) as {
-      tokenExp?: unknown;
-    };
-    return Number.isSafeInteger(payload.tokenExp) ? (payload.tokenExp as number) : undefined;
-  } catch {
-    return undefined;
-  }
-}
 
 function refuse(socket: Duplex, status: number, code: string, title: string): void {
   const body = JSON.stringify({ type: 'about:blank', title, status, code });
@@ -102,7 +84,8 @@ export function attachSocketServer(
     }
     const identity = result.identity;
     const now = Math.floor(Date.now() / 1000);
-    const tokenExp = tokenExpOf(identity, assertion as string);
+    // The access token's expiry, signed into the assertion by the gateway (absent from older gateways).
+    const tokenExp = identity.tokenExp;
     if (tokenExp !== undefined && tokenExp <= now) {
       refuse(socket, 401, 'CHAT_UNAUTHENTICATED', 'Unauthorized');
       return;

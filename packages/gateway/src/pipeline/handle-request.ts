@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { handleProbe, type Logger, type Readiness } from '@gatehouse/kit';
+import { handleProbe, type Readiness } from '@gatehouse/kit';
 import { createContext, type Stage } from '../context.ts';
 import type { GatewayMetrics } from '../metrics.ts';
 import type { AccessLog } from './access-log.ts';
@@ -8,14 +8,13 @@ import type { Run } from './run.ts';
 
 /** A plain HTTP request: the probes, else the stages and the proxy as the terminal. */
 export function createRequestHandler(options: {
-  readonly logger: Logger;
   readonly readiness: Readiness;
   readonly metrics: GatewayMetrics;
   readonly run: Run;
   readonly pipeline: readonly Stage[];
   readonly accessLog: AccessLog;
 }) {
-  const { logger, readiness, metrics, run, pipeline, accessLog } = options;
+  const { readiness, metrics, run, pipeline, accessLog } = options;
   return function handleRequest(req: IncomingMessage, res: ServerResponse): void {
     const started = performance.now();
     if (readiness.shuttingDown) res.setHeader('connection', 'close');
@@ -30,10 +29,6 @@ export function createRequestHandler(options: {
       }
       accessLog(ctx, res.writableFinished ? res.statusCode : 499);
     });
-    run(ctx, pipeline).catch((err: unknown) => {
-      // Answering an error itself failed: nothing more can be said to this client.
-      logger.error({ err, requestId: ctx.requestId, traceId: ctx.traceId }, 'answering an error failed');
-      res.destroy();
-    });
+    void run(ctx, pipeline);
   };
 }

@@ -10,6 +10,7 @@ export interface RunnerOptions {
   readonly exposeErrors: boolean;
 }
 
+/** Runs a pipeline on one exchange; never rejects (every failure is answered or the connection cut). */
 export type Run = (ctx: RequestContext, pipeline: readonly Stage[]) => Promise<void>;
 
 /**
@@ -61,7 +62,16 @@ export function createRunner({ logger, errors, exposeErrors }: RunnerOptions): R
         if (result === DONE) return;
       }
     } catch (err) {
-      answerError(ctx, err);
+      try {
+        answerError(ctx, err);
+      } catch (failure) {
+        // Answering the error itself failed: nothing more can be said to this client.
+        logger.error(
+          { err: failure, requestId: ctx.requestId, traceId: ctx.traceId },
+          'answering an error failed',
+        );
+        ctx.responder.destroy();
+      }
     }
   };
 }

@@ -27,6 +27,11 @@ export const rateLimitsSchema = z.strictObject({
   budgetMs: z.number().int().min(1).max(5_000).default(50),
   /** Keys the in-memory limiter (or the fallback) holds at most. */
   maxKeys: z.number().int().min(1_000).max(10_000_000).default(100_000),
+  /**
+   * Without Redis: billing's address, to read tiers from its internal endpoint
+   * (keep tierCacheSeconds low then: there are no announcements to invalidate).
+   */
+  entitlementsUrl: z.url({ protocol: /^https?$/ }).optional(),
   /** How long a tenant's tier is cached, and how many tenants at most. */
   tierCacheSeconds: z.number().int().min(0).max(3_600).default(30),
   tierCacheEntries: z.number().int().min(1).max(1_000_000).default(10_000),

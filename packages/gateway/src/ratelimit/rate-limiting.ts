@@ -1,3 +1,4 @@
+import type { AssertionKey } from '@gatehouse/kit';
 import type { RateLimitsConfig, RouteRateLimit } from './config.ts';
 import { rateLimitHeaders } from './headers.ts';
 import { type RateLimitIdentity, rateLimitKey } from './keys.ts';
@@ -7,6 +8,7 @@ import { type DegradedReason, RedisRateLimiter } from './redis.ts';
 import {
   type EntitlementStore,
   followEntitlementChanges,
+  httpEntitlementStore,
   memoryEntitlementStore,
   redisEntitlementStore,
   type Tier,
@@ -21,6 +23,8 @@ export interface RateLimitingOptions {
   readonly onDegraded?: (reason: DegradedReason) => void;
   /** An entitlement lookup failed or timed out (the tenant got `free` or its last known tier). */
   readonly onTierError?: (err: unknown) => void;
+  /** Signs the calls to billing when tiers come from `entitlementsUrl`. */
+  readonly assertionKeys?: readonly AssertionKey[];
 }
 
 /** The route as rate limiting sees it: an id for the key (the route prefix) and its override. */
@@ -82,7 +86,11 @@ export function createRateLimiting(
   const limiter: RateLimiter = redis ?? new MemoryRateLimiter({ maxKeys: config.maxKeys });
   const store =
     options.entitlements ??
-    (redis === undefined ? memoryEntitlementStore() : redisEntitlementStore(redis.client));
+    (redis !== undefined
+      ? redisEntitlementStore(redis.client)
+      : config.entitlementsUrl !== undefined && options.assertionKeys !== undefined
+        ? httpEntitlementStore(config.entitlementsUrl, options.assertionKeys)
+        : memoryEntitlementStore());
   const tiers = new TierResolver({
     store,
     ttlMs: config.tierCacheSeconds * 1_000,

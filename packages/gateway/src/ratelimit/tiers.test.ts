@@ -1,12 +1,14 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { ENTITLEMENT_CHANNEL } from '@gatehouse/kit';
+import { createAssertionVerifier, ENTITLEMENT_CHANNEL } from '@gatehouse/kit';
+import { randomSecret, startHttpServer } from '@gatehouse/kit/testing';
 import { Redis } from 'ioredis';
 import {
   type EntitlementStore,
   entitlementKey,
   followEntitlementChanges,
+  httpEntitlementStore,
   memoryEntitlementStore,
   parseTier,
   redisEntitlementStore,
@@ -230,6 +232,47 @@ describe('followEntitlementChanges', { timeout: 30_000 }, () => {
       for (const i of instances) i.following.close();
       await admin.del(entitlementKey(tenant));
       admin.disconnect();
+    }
+  });
+});
+
+describe('httpEntitlementStore (one machine without Redis)', () => {
+  it("reads the tier from billing's internal endpoint with a signed service call", async () => {
+    const keys = [{ kid: 'gw1', secret: randomSecret() }];
+    const verify = createAssertionVerifier(keys);
+    let down = false;
+    const billing = await startHttpServer((req, res) => {
+      const path = (req.url ?? '').split('?')[0] as string;
+      const verdict = verify(req.headers['x-gateway-assertion'], {
+        method: req.method ?? '',
+        path,
+        requestId: String(req.headers['x-request-id']),
+      });
+      if (!verdict.ok || down) {
+        res.statusCode = down ? 503 : 401;
+        res.end();
+        return;
+      }
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify({ tier: path.endsWith('/big') ? 'premium' : 'free', seats: 5 }));
+    });
+    try {
+      const store = httpEntitlementStore(`${billing.url}/`, keys);
+      assert.equal(await store.tierOf('big'), 'premium');
+      assert.equal(await store.tierOf('small'), 'free');
+      const forged = httpEntitlementStore(billing.url, [{ kid: 'gw1', secret: randomSecret() }]);
+      await assert.rejects(forged.tierOf('big'), /401/);
+      const resolver = new TierResolver({ store, budgetMs: 2_000 });
+      assert.equal(await resolver.tierOf('big'), 'premium');
+      down = true;
+      resolver.invalidate('big');
+      assert.equal(
+        await resolver.tierOf('big'),
+        'free',
+        'billing down: free (no last tier after invalidation)',
+      );
+    } finally {
+      await billing.close();
     }
   });
 });

@@ -1,4 +1,6 @@
 import {
+  type AssertionKey,
+  createServiceCallSigner,
   DEFAULT_TIER,
   ENTITLEMENT_CHANNEL,
   entitlementKey,
@@ -24,6 +26,35 @@ export function redisEntitlementStore(redis: Redis): EntitlementStore {
   return {
     async tierOf(tenantId) {
       return (await redis.hget(entitlementKey(tenantId), 'tier')) ?? undefined;
+    },
+  };
+}
+
+/**
+ * One machine without Redis: the tier from billing's internal endpoint
+ * (`GET <billingUrl>/internal/entitlements/<tenantId>`, a signed service
+ * call). Billing answers free for a tenant without a record; when it is down
+ * the resolver keeps the last tier (or free).
+ */
+export function httpEntitlementStore(
+  billingUrl: string,
+  assertionKeys: readonly AssertionKey[],
+): EntitlementStore {
+  const sign = createServiceCallSigner(assertionKeys, 'gateway');
+  const base = billingUrl.replace(/\/+$/, '');
+  return {
+    async tierOf(tenantId) {
+      const path = `/internal/entitlements/${encodeURIComponent(tenantId)}`;
+      const res = await fetch(`${base}${path}`, {
+        headers: { ...sign('GET', path) },
+        signal: AbortSignal.timeout(2_000),
+      });
+      if (!res.ok) {
+        await res.body?.cancel();
+        throw Object.assign(new Error(`billing answered ${res.status}`), { code: 'ENTITLEMENT_HTTP' });
+      }
+      const record = (await res.json()) as { tier?: unknown };
+      return typeof record.tier === 'string' ? record.tier : undefined;
     },
   };
 }

@@ -96,6 +96,10 @@ export class ProxyHandler implements Dispatcher.DispatchHandler {
       return;
     }
     res.writeHead(statusCode, responseHeaders(headers, ctx.responseHeaders));
+    // An event stream's client is waiting for the headers to start listening: send them now, not
+    // with the first event (which may be minutes away).
+    const type = headers['content-type'];
+    if (typeof type === 'string' && type.startsWith('text/event-stream')) res.flushHeaders();
     this.#bodyless = ctx.method === 'HEAD' || statusCode === 204 || statusCode === 304;
   }
 

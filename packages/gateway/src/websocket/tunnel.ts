@@ -111,7 +111,8 @@ export function createTunnel(upstreams: Upstreams, tunnels: TunnelRegistry, metr
     const upstreamSocket = outcome.socket;
     client.write(`${head}connection: Upgrade\r\nupgrade: ${res.headers.upgrade ?? 'websocket'}\r\n\r\n`);
     if (outcome.head.length > 0) client.write(outcome.head);
-    if (ctx.head !== undefined && ctx.head.length > 0) upstreamSocket.write(ctx.head);
+    const early = ctx.early?.take();
+    if (early !== undefined && early.length > 0) upstreamSocket.write(early);
     upstreamSocket.setNoDelay(true);
     (client as Socket).setNoDelay?.(true);
     tunnels.open(
@@ -134,12 +135,13 @@ function handshake(ctx: RequestContext, origin: string, timeoutMs: number): Prom
   return new Promise<Outcome>((resolve) => {
     let settled = false;
     let req: ClientRequest | undefined;
-    const settle = (outcome: Outcome) => {
-      if (settled) return;
+    const settle = (outcome: Outcome): boolean => {
+      if (settled) return false;
       settled = true;
       clearTimeout(timer);
       ctx.onClientGone = undefined;
       resolve(outcome);
+      return true;
     };
     const timer = setTimeout(() => {
       settle({ kind: 'failed', code: 'timeout' });
@@ -159,20 +161,12 @@ function handshake(ctx: RequestContext, origin: string, timeoutMs: number): Prom
       headers: { ...ctx.headers, connection: 'Upgrade', upgrade: 'websocket' },
       agent: false,
     });
-    req.on('upgrade', (res, socket, head) => {
-      if (settled) {
-        socket.destroy();
-        return;
-      }
-      settle({ kind: 'upgraded', res, socket, head });
-    });
-    req.on('response', (res) => {
-      if (settled) {
-        res.destroy();
-        return;
-      }
-      settle({ kind: 'answered', res });
-    });
+    // A late answer (after the timeout or the client left) is let go at once.
+    req.on(
+      'upgrade',
+      (res, socket, head) => settle({ kind: 'upgraded', res, socket, head }) || socket.destroy(),
+    );
+    req.on('response', (res) => settle({ kind: 'answered', res }) || res.destroy());
     req.on('error', (err: Error & { code?: string }) =>
       settle({ kind: 'failed', code: err.code ?? 'unknown' }),
     );

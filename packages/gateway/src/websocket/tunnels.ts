@@ -109,10 +109,6 @@ export class TunnelRegistry {
     return this.#draining;
   }
 
-  get size(): number {
-    return this.#open.size;
-  }
-
   /**
    * A place under every cap, or a 429 with Retry-After. Handshakes in progress hold their place,
    * so a burst of them cannot pass a cap together.

@@ -1,0 +1,68 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { randomSecret } from '@gatehouse/kit/testing';
+import { loadConfig } from '../src/config.ts';
+import { startChat, type TestChat } from './helpers.ts';
+
+const problems = (env: Record<string, string>): string[] => {
+  try {
+    loadConfig(env);
+  } catch (err) {
+    return (err as { issues: string[] }).issues;
+  }
+  return [];
+};
+
+describe('chat configuration', () => {
+  it('has no fallback secret, refuses typos and development settings in production, all at once', () => {
+    assert.ok(problems({}).some((p) => p.startsWith('GATEWAY_ASSERTION_SECRET')));
+    const issues = problems({
+      NODE_ENV: 'production',
+      GATEWAY_ASSERTION_SECRET: randomSecret(),
+      CHAT_DB_MEMORY: 'true',
+      CHAT_MAX_MESAGE_BYTES: '1',
+      CHAT_WS_PING_SECONDS: '0',
+    });
+    for (const name of [
+      'CHAT_DB_MEMORY',
+      'CHAT_PUBLIC_URL',
+      'CHAT_MAX_MESAGE_BYTES',
+      'CHAT_WS_PING_SECONDS',
+    ]) {
+      assert.ok(
+        issues.some((p) => p.includes(name)),
+        `${name} in ${issues.join(' | ')}`,
+      );
+    }
+    const config = loadConfig({ GATEWAY_ASSERTION_SECRET: randomSecret() });
+    assert.equal(config.port, 4002);
+    assert.equal(config.maxMessageBytes, 16 * 1024);
+    assert.equal(config.database.kind, 'pglite');
+  });
+});
+
+describe('chat OpenAPI', () => {
+  let t: TestChat;
+  before(async () => {
+    t = await startChat();
+  });
+  after(() => t?.close());
+
+  it('serves the document and the interactive page without a token', async () => {
+    const doc = await t.call('GET', '/api/chat/openapi.json');
+    assert.equal(doc.statusCode, 200);
+    const paths = Object.keys(doc.json().paths);
+    for (const path of [
+      '/api/chat/conversations',
+      '/api/chat/conversations/{id}/messages',
+      '/api/chat/conversations/{id}/messages/{messageId}/reactions/{emoji}',
+      '/api/chat/search',
+    ]) {
+      assert.ok(paths.includes(path), `${path} in ${paths.join(', ')}`);
+    }
+    assert.ok(!paths.includes('/live') && !paths.includes('/metrics'));
+    const page = await t.call('GET', '/api/chat/docs/');
+    assert.equal(page.statusCode, 200);
+    assert.match(page.body, /swagger/i);
+  });
+});
