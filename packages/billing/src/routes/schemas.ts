@@ -1,3 +1,4 @@
+import { problemSchema } from '@gatehouse/kit/service';
 import type { Invoice } from '../db/invoices.ts';
 import type { Usage } from '../domain/billing.ts';
 import type { Catalogue, Plan } from '../domain/catalogue.ts';
@@ -6,19 +7,8 @@ import { SUBSCRIPTION_STATUSES, type Subscription } from '../domain/subscription
 
 /** JSON schemas of the API (they are the OpenAPI document) and the mappers to them. */
 
-export const problem = {
-  type: 'object',
-  description: 'RFC 9457 problem document; `code` is a BILL_* code (docs/errors.md)',
-  properties: {
-    type: { type: 'string' },
-    title: { type: 'string' },
-    status: { type: 'integer' },
-    detail: { type: 'string' },
-    code: { type: 'string' },
-    requestId: { type: 'string' },
-  },
-  additionalProperties: true,
-} as const;
+/** Kit's shared problem schema; the published documents reference it (`#/components/schemas/Problem`). */
+export const problem = problemSchema;
 
 export const bearer = [{ bearerAuth: [] }];
 export const uuid = { type: 'string', format: 'uuid' } as const;

@@ -1,3 +1,4 @@
+import { problemSchema } from '@gatehouse/kit/service';
 /**
  * JSON Schemas of the REST API. They validate requests (unknown fields and
  * query parameters are refused: kit switches AJV's removal off), shape the
@@ -25,18 +26,8 @@ export function params(properties: Record<string, unknown>) {
   return { type: 'object', required: Object.keys(properties), properties } as const;
 }
 
-export const problem = {
-  description: 'RFC 9457 problem document with a CHAT_* code (docs/errors.md)',
-  type: 'object',
-  properties: {
-    type: { type: 'string' },
-    title: { type: 'string' },
-    status: { type: 'integer' },
-    detail: { type: 'string' },
-    code: { type: 'string' },
-    requestId: { type: 'string' },
-  },
-} as const;
+/** Kit's shared problem schema; the published documents reference it (`#/components/schemas/Problem`). */
+export const problem = problemSchema;
 
 const nullableTime = { type: ['string', 'null'], format: 'date-time' } as const;
 
