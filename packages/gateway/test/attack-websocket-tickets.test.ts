@@ -118,8 +118,10 @@ describe('attack: WebSocket connection tickets', () => {
     const { gw, ws } = await ticketGateway();
     const now = Math.floor(Date.now() / 1000);
     // The verifier allows auth.clockToleranceSeconds (30 s by default) past exp; beyond it, refused.
-    const ticket = await ticketOf(gw, await gw.token({ iat: now - 600, exp: now - 29 }));
-    await new Promise((r) => setTimeout(r, 1_100));
+    // The token stays good for 2-3 s (room to mint on a busy machine), then the ticket outlives it.
+    const exp = now - 27;
+    const ticket = await ticketOf(gw, await gw.token({ iat: now - 600, exp }));
+    await new Promise((r) => setTimeout(r, Math.max(0, (exp + 31) * 1000 - Date.now()) + 100));
     const seen = ws.handshakes.length;
     const res = await rawRequest(gw.url, rawUpgrade(`/api/chat/ws?ticket=${ticket}`));
     assert.equal(res.status, 401);
