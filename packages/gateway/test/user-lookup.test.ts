@@ -123,7 +123,8 @@ describe('user lookup', () => {
       member: true,
       roles: ['member'],
     });
-    identity.state.delayMs = 100;
+    // Long enough that all 20 requests arrive while the first lookup is in flight, even on a busy machine.
+    identity.state.delayMs = 1_000;
     const token = await gw.token({ sub: 'dave', tid: 'tenant-1' });
     const answers = await Promise.all(Array.from({ length: 20 }, () => call(gw, token)));
     assert.ok(answers.every((r) => r.status === 200));
