@@ -13,6 +13,7 @@ import { isProblemError, PROBLEM_CONTENT_TYPE, ProblemError, toProblem } from '.
 import { type Readiness, readinessHttpStatus } from '../health.ts';
 import { Histogram, type Registry } from '../metrics.ts';
 import { createMethodIndex } from './method-not-allowed.ts';
+import { parseQueryString } from './query-string.ts';
 import { REQUEST_ID_HEADER, requestIdFor } from './request-id.ts';
 import { refuseUnstorableText } from './storable-text.ts';
 import { addRequestTracing, requestSpan } from './tracing.ts';
@@ -87,6 +88,8 @@ export function createServiceApp(options: ServiceAppOptions): FastifyInstance {
     bodyLimit: options.bodyLimit ?? 64 * 1024,
     trustProxy: options.trustProxy ?? false,
     return503OnClosing: true,
+    // Invalid UTF-8 in a query value is refused like any unstorable text, not turned into U+FFFD.
+    routerOptions: { querystringParser: parseQueryString },
     // Unknown fields are refused, never silently dropped: mass assignment must fail loudly.
     ajv: { customOptions: { removeAdditional: false, allErrors: true, coerceTypes: 'array' } },
     // What the router refuses before any hook (a path parameter over 100 characters, a bad URL
