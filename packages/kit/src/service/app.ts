@@ -157,17 +157,32 @@ export function createServiceApp(options: ServiceAppOptions): FastifyInstance {
   const methods = createMethodIndex();
   app.addHook('onRoute', (route) => methods.add(route.method, route.url ?? route.path));
 
+  const notAllowed = (method: string, allow: readonly string[]) =>
+    new ProblemError(
+      `${prefix}_METHOD_NOT_ALLOWED`,
+      { status: 405, title: 'Method not allowed' },
+      `${method} is not a method of this path`,
+      { headers: { allow: allow.join(', ') } },
+    );
+  const pathOf = (url: string) => {
+    const q = url.indexOf('?');
+    return q === -1 ? url : url.slice(0, q);
+  };
+  // The router matches each method on its own: `GET /conversations/direct` would reach
+  // `GET /conversations/:id` (a 400 for a non-UUID id) although the path is the static
+  // `POST /conversations/direct`. A path a static route names has that route's methods only.
+  app.addHook('onRequest', async (req) => {
+    const own = methods.staticMethods(pathOf(req.url));
+    if (own !== undefined && !own.includes(req.method) && req.method !== 'OPTIONS') {
+      throw notAllowed(req.method, own);
+    }
+  });
+
   app.setNotFoundHandler((req, reply) => {
-    const q = req.url.indexOf('?');
-    const allow = methods.allowed(q === -1 ? req.url : req.url.slice(0, q));
+    const allow = methods.allowed(pathOf(req.url));
     const problem =
       allow.length > 0
-        ? new ProblemError(
-            `${prefix}_METHOD_NOT_ALLOWED`,
-            { status: 405, title: 'Method not allowed' },
-            `${req.method} is not a method of this path`,
-            { headers: { allow: allow.join(', ') } },
-          )
+        ? notAllowed(req.method, allow)
         : new ProblemError(`${prefix}_NOT_FOUND`, { status: 404, title: 'Not found' }, 'no such route');
     const doc = toProblem(problem, req.id, `${prefix}_INTERNAL`);
     if (problem.headers !== undefined) reply.headers(problem.headers);
