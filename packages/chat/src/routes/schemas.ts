@@ -32,7 +32,9 @@ export const emoji = {
   type: 'string',
   minLength: 1,
   maxLength: 64,
-  pattern: '^(?!\\.\\.?$)[^\\u0000-\\u001f\\u007f/\\\\%;]+$',
+  // Some character other than a dot (no `.`/`..` segment); written without lookahead for every tool.
+  pattern:
+    '^[^\\u0000-\\u001f\\u007f/\\\\%;]*[^\\u0000-\\u001f\\u007f/\\\\%;.][^\\u0000-\\u001f\\u007f/\\\\%;]*$',
 } as const;
 
 export function body(properties: Record<string, unknown>, required: string[] = Object.keys(properties)) {
