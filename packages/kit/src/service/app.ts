@@ -172,6 +172,9 @@ export function createServiceApp(options: ServiceAppOptions): FastifyInstance {
   // `GET /conversations/:id` (a 400 for a non-UUID id) although the path is the static
   // `POST /conversations/direct`. A path a static route names has that route's methods only.
   app.addHook('onRequest', async (req) => {
+    // Only a parametric or wildcard match is overruled; a static match is the router's own answer.
+    const matched = req.routeOptions.url;
+    if (matched === undefined || !/[:*]/.test(matched)) return;
     const own = methods.staticMethods(pathOf(req.url));
     if (own !== undefined && !own.includes(req.method) && req.method !== 'OPTIONS') {
       throw notAllowed(req.method, own);
