@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -20,13 +20,14 @@ export async function startServiceProcess(
 ): Promise<StartedService> {
   const server = process.env.GATEHOUSE_TEST_POSTGRES_URL;
   const db = server === undefined ? undefined : await freshDatabase(server);
+  const dataDir = mkdtempSync(join(tmpdir(), `gh-contract-${name}-`));
   const env: Record<string, string> = {
     PATH: process.env.PATH ?? '',
     NODE_ENV: 'test',
     LOG_LEVEL: 'info',
     GATEWAY_ASSERTION_SECRET: platformEnv.GATEWAY_ASSERTION_SECRET as string,
     [`${prefix}_PORT`]: '0',
-    [`${prefix}_DATA_DIR`]: mkdtempSync(join(tmpdir(), `gh-contract-${name}-`)),
+    [`${prefix}_DATA_DIR`]: dataDir,
     ...(db === undefined ? {} : { DATABASE_URL: db.url }),
   };
   const child: ChildProcess = spawn(NODE, [join(ROOT, 'packages', name, 'src', 'main.ts')], {
@@ -44,6 +45,7 @@ export async function startServiceProcess(
       await exited;
     }
     await db?.drop();
+    rmSync(dataDir, { recursive: true, force: true });
   };
   try {
     const url = await new Promise<string>((resolve, reject) => {
@@ -75,6 +77,7 @@ export async function startServiceProcess(
   } catch (err) {
     child.kill('SIGKILL');
     await db?.drop();
+    rmSync(dataDir, { recursive: true, force: true });
     throw err;
   }
 }
