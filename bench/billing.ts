@@ -73,7 +73,7 @@ ${rateLimits}
         PATH: process.env.PATH ?? '',
         JWT_SECRET: jwtSecret,
         GATEWAY_ASSERTION_SECRET: assertionSecret,
-        LOG_LEVEL: 'warn',
+        LOG_LEVEL: 'info',
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     },
@@ -86,9 +86,9 @@ ${rateLimits}
   child.stderr?.on('data', (c) => {
     out += c;
   });
-  const until = Date.now() + 20_000;
+  const until = Date.now() + 60_000;
   for (;;) {
-    const match = /"url":"(http:\/\/[^"]+)"/.exec(out);
+    const match = /"url":"(http:\/\/[^"]+)","adminUrl"/.exec(out);
     if (match !== null) return match[1] as string;
     if (Date.now() > until) throw new Error(`gateway did not start:\n${out}`);
     await new Promise((r) => setTimeout(r, 50));
@@ -103,7 +103,7 @@ function token(tenant: string): Promise<string> {
     .setSubject(randomUUID())
     .setJti(randomUUID())
     .setIssuedAt()
-    .setExpirationTime('1h')
+    .setExpirationTime('10m')
     .sign(new TextEncoder().encode(jwtSecret));
 }
 
@@ -117,10 +117,11 @@ async function enforcedOnAll(gateways: string[], path: string, auth: string, quo
     gateways.map(async (gw) => {
       for (;;) {
         const res = await fetch(`${gw}${path}`, { headers: { authorization: `Bearer ${auth}` } });
-        await res.arrayBuffer();
+        const text = await res.text();
         const q = Number(/;q=(\d+)/.exec(res.headers.get('ratelimit-policy') ?? '')?.[1]);
         if (q === quota) return performance.now();
-        if (performance.now() - since > 10_000) throw new Error(`${gw}: still q=${q}, expected ${quota}`);
+        if (performance.now() - since > 10_000)
+          throw new Error(`${gw}: still q=${q}, expected ${quota} (${res.status} ${text.slice(0, 200)})`);
         await new Promise((r) => setTimeout(r, 1));
       }
     }),
@@ -148,7 +149,7 @@ async function propagation(mode: 'redis' | 'http', redisUrl: string | undefined,
   ]);
   const samples: number[] = [];
   try {
-    for (let i = 0; samples.length < changes; i++) {
+    while (samples.length < changes) {
       const tenant = randomUUID();
       const auth = await token(tenant);
       const path = `/api/billing/tenants/${tenant}/subscription`;

@@ -101,8 +101,8 @@ export async function startAuthProcess(env: Record<string, string>): Promise<Run
     // The child is killed on timeout: left running, it would keep the test file alive forever.
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`auth did not start in 120 s\n${stderr}`));
-    }, 120_000);
+      reject(new Error(`auth did not start in 180 s\n${stderr}`));
+    }, 180_000);
     child.once('exit', (code) => {
       clearTimeout(timer);
       reject(new Error(`auth exited with ${code} before listening\n${stderr}`));

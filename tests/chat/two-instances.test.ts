@@ -2,7 +2,13 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { randomSecret } from '@gatehouse/kit/testing';
-import { connectSocket, type Message, type Received, sleep } from '../../packages/chat/test/helpers.ts';
+import {
+  connectSocket,
+  type Message,
+  type Received,
+  STARTUP,
+  sleep,
+} from '../../packages/chat/test/helpers.ts';
 import { freshDatabase, gatewaySigner, ownRedis, type RunningChat, startChatProcess } from './process.ts';
 
 const postgresUrl = process.env.GATEHOUSE_TEST_POSTGRES_URL;
@@ -36,7 +42,7 @@ describe('two chat instances sharing Redis', { skip }, () => {
     const env = { GATEWAY_ASSERTION_SECRET: secret, DATABASE_URL: db.url, REDIS_URL: redis.url };
     a = await startChatProcess(env);
     b = await startChatProcess(env);
-  });
+  }, STARTUP);
   after(async () => {
     await a?.stop();
     await b?.stop();

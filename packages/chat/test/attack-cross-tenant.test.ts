@@ -6,6 +6,7 @@ import {
   newTenant,
   newUser,
   openSocket,
+  STARTUP,
   sleep,
   startChat,
   type TestChat,
@@ -21,7 +22,7 @@ describe('attack: another tenant uses known ids', () => {
   let t: TestChat;
   before(async () => {
     t = await startChat();
-  });
+  }, STARTUP);
   after(() => t?.close());
 
   it('reads, posts, edits, deletes, reacts, joins, invites, marks read, searches and subscribes: 404 and nothing delivered', async () => {

@@ -1,12 +1,20 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { type Conversation, type Message, newTenant, newUser, startChat, type TestChat } from './helpers.ts';
+import {
+  type Conversation,
+  type Message,
+  newTenant,
+  newUser,
+  STARTUP,
+  startChat,
+  type TestChat,
+} from './helpers.ts';
 
 describe('bad input: 400 problem+json with a stable code, nothing stored', () => {
   let t: TestChat;
   before(async () => {
     t = await startChat();
-  });
+  }, STARTUP);
   after(() => t?.close());
 
   it('refuses oversized bodies, unknown fields, bad cursors, bad emoji, bad ids and JSON bombs', async () => {

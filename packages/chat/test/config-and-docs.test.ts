@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { randomSecret } from '@gatehouse/kit/testing';
 import { loadConfig } from '../src/config.ts';
-import { startChat, type TestChat } from './helpers.ts';
+import { STARTUP, startChat, type TestChat } from './helpers.ts';
 
 const problems = (env: Record<string, string>): string[] => {
   try {
@@ -45,7 +45,7 @@ describe('chat OpenAPI', () => {
   let t: TestChat;
   before(async () => {
     t = await startChat();
-  });
+  }, STARTUP);
   after(() => t?.close());
 
   it('serves the document and the interactive page without a token', async () => {

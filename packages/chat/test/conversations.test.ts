@@ -1,13 +1,21 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { BACKENDS, type Conversation, newTenant, newUser, startChat, type TestChat } from './helpers.ts';
+import {
+  BACKENDS,
+  type Conversation,
+  newTenant,
+  newUser,
+  STARTUP,
+  startChat,
+  type TestChat,
+} from './helpers.ts';
 
 for (const backend of BACKENDS) {
   describe(`conversations (${backend.name})`, { skip: backend.skip }, () => {
     let t: TestChat;
     before(async () => {
       t = await startChat({}, backend);
-    });
+    }, STARTUP);
     after(() => t?.close());
 
     it('creates public and private channels; the creator owns them; names are unique per tenant', async () => {

@@ -249,3 +249,10 @@ export async function openSocket(t: TestChat, user: TestUser): Promise<SocketCli
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Starting an app (PGlite's first cluster in a process, migrations) is slow on
+ * a loaded machine; it is not what the tests measure, so their setup hooks may
+ * take longer than a test.
+ */
+export const STARTUP = { timeout: 600_000 } as const;

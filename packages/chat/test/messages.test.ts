@@ -6,6 +6,7 @@ import {
   type Message,
   newTenant,
   newUser,
+  STARTUP,
   sleep,
   startChat,
   type TestChat,
@@ -24,7 +25,7 @@ for (const backend of BACKENDS) {
     let t: TestChat;
     before(async () => {
       t = await startChat({}, backend);
-    });
+    }, STARTUP);
     after(() => t?.close());
 
     async function channel(owner: TestUser, members: TestUser[] = []): Promise<string> {

@@ -10,6 +10,7 @@ import {
   newUser,
   openSocket,
   type Received,
+  STARTUP,
   sleep,
   startChat,
   type TestChat,
@@ -25,7 +26,7 @@ describe('real time', () => {
   let t: TestChat;
   before(async () => {
     t = await startChat({ CHAT_WS_PING_SECONDS: '1', CHAT_TYPING_SECONDS: '2' });
-  });
+  }, STARTUP);
   after(() => t?.close());
 
   async function room(owner: TestUser, members: TestUser[]): Promise<string> {
@@ -163,7 +164,7 @@ describe('real time', () => {
     s.ws.close();
   });
 
-  it('closes a client whose buffer overflows with 4408 (it catches up with since)', async () => {
+  it('closes a client whose buffer overflows with 4408 (it catches up with since)', STARTUP, async () => {
     const small = await startChat({ CHAT_WS_MAX_BUFFERED_BYTES: '4096' });
     try {
       const tid = newTenant();

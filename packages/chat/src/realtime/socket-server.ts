@@ -2,7 +2,6 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import {
   ASSERTION_HEADER,
-  type AssertedIdentity,
   type AssertionVerifier,
   CHAT_CLOSE,
   CHAT_WS_PATH,

@@ -1,6 +1,6 @@
 import { type AssertionKey, createServiceCallSigner, type Logger } from '@gatehouse/kit';
 import { Redis } from 'ioredis';
-import type { BreakerState } from '../upstream/breaker.ts';
+import type { BreakerState } from '../resilience/breaker.ts';
 import { AccessCheckerClient, type AccessReason, type CheckOutcome } from './checker-client.ts';
 import {
   type AccessQuery,

@@ -1,7 +1,8 @@
 import type { ServiceCallSigner } from '@gatehouse/kit';
 import { Pool } from 'undici';
-import { readCapped } from '../read-capped.ts';
-import { type BreakerOptions, type BreakerState, CircuitBreaker } from '../upstream/breaker.ts';
+import { type BreakerOptions, type BreakerState, CircuitBreaker } from '../resilience/breaker.ts';
+import { type BreakerDefaults, breakerOptions } from '../resilience/breaker-options.ts';
+import { InternalClient, type Verdict } from '../resilience/internal-client.ts';
 import type { AccessQuery } from './decision-cache.ts';
 import type { CheckerConfig } from './schema.ts';
 
@@ -35,17 +36,18 @@ export interface CheckOutcome {
 /** An answer is a few bytes; anything bigger is not one. */
 export const MAX_ANSWER_BYTES = 1_024;
 
+/** The schema's defaults (`access/schema.ts`), which fill every setting before this is used. */
+const CHECKER_BREAKER_DEFAULTS: BreakerDefaults = {
+  windowMs: 10_000,
+  minimumRequests: 20,
+  failureRate: 0.5,
+  openMs: 5_000,
+  halfOpenProbes: 1,
+  probeTimeoutMs: 2_000,
+};
+
 export function checkerBreakerOptions(config: CheckerConfig): BreakerOptions {
-  const b = config.breaker;
-  return {
-    windowMs: b.windowSeconds * 1000,
-    buckets: 10,
-    minimumRequests: b.minimumRequests,
-    failureRate: b.failureRatePercent / 100,
-    openMs: b.openSeconds * 1000,
-    halfOpenProbes: b.halfOpenProbes,
-    probeTimeoutMs: Math.min(b.probeTimeoutMs, config.timeoutMs),
-  };
+  return breakerOptions(config.breaker, CHECKER_BREAKER_DEFAULTS, config.timeoutMs);
 }
 
 /**
@@ -73,7 +75,7 @@ export class AccessCheckerClient {
   readonly #config: CheckerConfig;
   readonly #pool: Pool;
   readonly #path: string;
-  readonly #sign: ServiceCallSigner;
+  readonly #client: InternalClient;
 
   constructor(
     name: string,
@@ -83,7 +85,6 @@ export class AccessCheckerClient {
   ) {
     this.name = name;
     this.#config = config;
-    this.#sign = sign;
     const url = new URL(config.url);
     this.#path = `${url.pathname}${url.search}`;
     this.#pool = new Pool(url.origin, {
@@ -93,6 +94,15 @@ export class AccessCheckerClient {
       connect: { timeout: Math.min(config.timeoutMs, 5_000) },
     });
     this.breaker = new CircuitBreaker(`access:${name}`, checkerBreakerOptions(config), onBreakerChange);
+    this.#client = new InternalClient({
+      url: url.origin,
+      sign,
+      timeoutMs: config.timeoutMs,
+      maxBodyBytes: MAX_ANSWER_BYTES,
+      what: 'access answer',
+      dispatcher: this.#pool,
+      breaker: this.breaker,
+    });
   }
 
   get url(): string {
@@ -101,27 +111,6 @@ export class AccessCheckerClient {
 
   /** Asks the checker; never throws. */
   async check(query: AccessQuery, requestId: string | undefined): Promise<CheckOutcome> {
-    const permit = this.breaker.acquire();
-    if (permit === 'no') return { allowed: false, reason: 'circuit_open' };
-    const probe = permit === 'probe';
-    const timeoutMs = probe ? this.breaker.options.probeTimeoutMs : this.#config.timeoutMs;
-    const outcome = await this.#call(query, requestId, timeoutMs);
-    // 4xx says the checker is up but refuses the call (bad signature, wrong path): it denies
-    // without counting against the breaker, as 4xx never does for upstreams.
-    if (outcome.counts) this.breaker.failure(probe);
-    else this.breaker.success(probe);
-    return outcome.result;
-  }
-
-  async close(): Promise<void> {
-    await this.#pool.close();
-  }
-
-  async #call(
-    query: AccessQuery,
-    requestId: string | undefined,
-    timeoutMs: number,
-  ): Promise<{ result: CheckOutcome; counts: boolean }> {
     const body = JSON.stringify({
       tenantId: query.tenantId,
       userId: query.userId,
@@ -129,86 +118,60 @@ export class AccessCheckerClient {
       resourceId: query.resourceId,
       action: query.action,
     });
-    const controller = new AbortController();
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      controller.abort(new Error(`no answer within ${timeoutMs} ms`));
-    }, timeoutMs);
     try {
-      const res = await this.#pool.request({
-        path: this.#path,
-        method: 'POST',
-        headers: {
-          'content-type': 'application/json',
-          accept: 'application/json',
-          ...this.#sign('POST', this.#path, requestId || undefined),
+      return await this.#client.call(
+        {
+          method: 'POST',
+          path: this.#path,
+          headers: { 'content-type': 'application/json', accept: 'application/json' },
+          body,
+          requestId,
         },
-        body,
-        signal: controller.signal,
-        headersTimeout: timeoutMs,
-        bodyTimeout: timeoutMs,
-      });
-      if (res.statusCode !== 200) {
-        await res.body.dump().catch(() => undefined);
-        return {
-          result: { allowed: false, reason: 'error', detail: `status ${res.statusCode}` },
-          counts: res.statusCode >= 500 || res.statusCode < 400,
-        };
-      }
-      const declared = Number(res.headers['content-length'] ?? 0);
-      if (declared > MAX_ANSWER_BYTES) {
-        discard(res.body);
-        return { result: { allowed: false, reason: 'bad_answer', detail: 'answer too large' }, counts: true };
-      }
-      let text: string;
-      try {
-        text = await readCapped(res.body, MAX_ANSWER_BYTES, 'access answer');
-      } catch (err) {
-        if (timedOut) throw err;
-        discard(res.body);
-        return {
-          result: { allowed: false, reason: 'bad_answer', detail: (err as Error).message },
-          counts: true,
-        };
-      }
-      const allowed = parseAnswer(text);
-      if (allowed === undefined) {
-        return {
-          result: { allowed: false, reason: 'bad_answer', detail: 'not {"allowed": boolean}' },
-          counts: true,
-        };
-      }
-      return { result: { allowed, reason: allowed ? 'allowed' : 'denied' }, counts: false };
+        judgeAnswer,
+      );
     } catch (err) {
-      const code = (err as { code?: unknown }).code;
-      if (
-        timedOut ||
-        code === 'UND_ERR_HEADERS_TIMEOUT' ||
-        code === 'UND_ERR_BODY_TIMEOUT' ||
-        code === 'UND_ERR_CONNECT_TIMEOUT'
-      ) {
-        return {
-          result: { allowed: false, reason: 'timeout', detail: `after ${timeoutMs} ms` },
-          counts: true,
-        };
-      }
-      return {
-        result: {
-          allowed: false,
-          reason: 'error',
-          detail: typeof code === 'string' ? code : (err as Error).message,
-        },
-        counts: true,
-      };
-    } finally {
-      clearTimeout(timer);
+      return failedCheck(err);
     }
+  }
+
+  async close(): Promise<void> {
+    await this.#pool.close();
   }
 }
 
-/** Drops an answer body unread (the connection is not reused); its abort error is expected. */
-function discard(body: { on(event: 'error', listener: () => void): unknown; destroy(): unknown }): void {
-  body.on('error', () => {});
-  body.destroy();
+/**
+ * The outcome of an answer, and whether it counts against the breaker. 4xx
+ * says the checker is up but refuses the call (bad signature, wrong path): it
+ * denies without counting, as 4xx never does for upstreams.
+ */
+function judgeAnswer(answer: { statusCode: number; text: string }): Verdict<CheckOutcome> {
+  if (answer.statusCode !== 200) {
+    return {
+      value: { allowed: false, reason: 'error', detail: `status ${answer.statusCode}` },
+      healthy: answer.statusCode >= 400 && answer.statusCode < 500,
+    };
+  }
+  const allowed = parseAnswer(answer.text);
+  if (allowed === undefined) {
+    return {
+      value: { allowed: false, reason: 'bad_answer', detail: 'not {"allowed": boolean}' },
+      healthy: false,
+    };
+  }
+  return { value: { allowed, reason: allowed ? 'allowed' : 'denied' }, healthy: true };
+}
+
+/** A call that ended without an answer to judge: denied, with why. */
+function failedCheck(err: unknown): CheckOutcome {
+  const e = err as { code?: unknown; message: string; declared?: boolean; timeoutMs?: number };
+  switch (e.code) {
+    case 'INTERNAL_CIRCUIT_OPEN':
+      return { allowed: false, reason: 'circuit_open' };
+    case 'INTERNAL_TIMEOUT':
+      return { allowed: false, reason: 'timeout', detail: `after ${e.timeoutMs} ms` };
+    case 'INTERNAL_BODY_UNREADABLE':
+      return { allowed: false, reason: 'bad_answer', detail: e.declared ? 'answer too large' : e.message };
+    default:
+      return { allowed: false, reason: 'error', detail: typeof e.code === 'string' ? e.code : e.message };
+  }
 }

@@ -1,7 +1,7 @@
 import type { Logger } from '@gatehouse/kit';
 import type { JWK } from 'jose';
 import { request } from 'undici';
-import { readCapped } from '../read-capped.ts';
+import { readCapped } from '../resilience/capped-body.ts';
 import { importPublicJwks, type VerificationKey } from './keys.ts';
 
 export interface JwksOptions {

@@ -1,7 +1,7 @@
 import { type AssertionKey, createServiceCallSigner, internalUserPath, type Logger } from '@gatehouse/kit';
-import { request } from 'undici';
-import { readCapped } from '../read-capped.ts';
-import { type BreakerState, CircuitBreaker } from '../upstream/breaker.ts';
+import { type BreakerState, CircuitBreaker } from '../resilience/breaker.ts';
+import { type BreakerDefaults, breakerOptions } from '../resilience/breaker-options.ts';
+import { type InternalAnswer, InternalClient, type Verdict } from '../resilience/internal-client.ts';
 
 /** What the identity service says of a user in one tenant. */
 export interface UserRecord {
@@ -38,6 +38,16 @@ export class IdentityUnavailable extends Error {
 
 const MAX_ANSWER_BYTES = 64 * 1024;
 
+/** The identity service's breaker; a probe gets the lookup's whole timeout. */
+const IDENTITY_BREAKER_DEFAULTS: BreakerDefaults = {
+  windowMs: 10_000,
+  minimumRequests: 10,
+  failureRate: 0.5,
+  openMs: 5_000,
+  halfOpenProbes: 1,
+  probeTimeoutMs: Number.POSITIVE_INFINITY,
+};
+
 /**
  * Confirms users against the identity service after their token verified:
  * still active, still a member of the token's tenant, and their roles now
@@ -51,7 +61,7 @@ const MAX_ANSWER_BYTES = 64 * 1024;
 export class UserDirectory {
   readonly #options: UserDirectoryOptions;
   readonly #now: () => number;
-  readonly #sign: ReturnType<typeof createServiceCallSigner>;
+  readonly #client: InternalClient;
   readonly #cache = new Map<string, Entry>();
   readonly #inFlight = new Map<string, Promise<UserRecord>>();
   /** Bumped by every invalidation; a lookup that started before one is not cached. */
@@ -61,20 +71,19 @@ export class UserDirectory {
   constructor(options: UserDirectoryOptions) {
     this.#options = options;
     this.#now = options.now ?? Date.now;
-    this.#sign = createServiceCallSigner(options.assertionKeys, 'gateway');
     this.breaker = new CircuitBreaker(
       'identity',
-      {
-        windowMs: 10_000,
-        buckets: 10,
-        minimumRequests: 10,
-        failureRate: 0.5,
-        openMs: 5_000,
-        halfOpenProbes: 1,
-        probeTimeoutMs: options.timeoutMs,
-      },
+      breakerOptions({}, IDENTITY_BREAKER_DEFAULTS, options.timeoutMs),
       options.onBreakerChange,
     );
+    this.#client = new InternalClient({
+      url: options.identityUrl,
+      sign: createServiceCallSigner(options.assertionKeys, 'gateway'),
+      timeoutMs: options.timeoutMs,
+      maxBodyBytes: MAX_ANSWER_BYTES,
+      what: 'user record',
+      breaker: this.breaker,
+    });
   }
 
   get size(): number {
@@ -150,38 +159,34 @@ export class UserDirectory {
   }
 
   async #fetch(sub: string, tid: string): Promise<UserRecord> {
-    const permit = this.breaker.acquire();
-    if (permit === 'no') throw new Error('identity service circuit open');
-    const probe = permit === 'probe';
-    const path = internalUserPath(sub);
     try {
-      const res = await request(`${this.#options.identityUrl}${path}?tenant=${encodeURIComponent(tid)}`, {
-        method: 'GET',
-        headers: { accept: 'application/json', ...this.#sign('GET', path) },
-        signal: AbortSignal.timeout(this.#options.timeoutMs),
-      });
-      if (res.statusCode === 404 || res.statusCode === 400) {
-        // No such user (or not a user id the identity service knows): a definite answer.
-        await res.body.dump();
-        this.breaker.success(probe);
-        return { status: 'unknown', member: false, roles: [] };
-      }
-      if (res.statusCode !== 200) {
-        await res.body.dump();
-        throw new Error(`identity service answered ${res.statusCode}`);
-      }
-      const record = parseRecord(
-        JSON.parse(await readCapped(res.body, MAX_ANSWER_BYTES, 'user record')),
-        tid,
+      return await this.#client.call(
+        {
+          method: 'GET',
+          path: internalUserPath(sub),
+          query: `?tenant=${encodeURIComponent(tid)}`,
+          headers: { accept: 'application/json' },
+        },
+        (answer) => judgeRecord(answer, tid),
       );
-      this.breaker.success(probe);
-      return record;
     } catch (err) {
-      this.breaker.failure(probe);
+      // An open breaker made no call: nothing failed that is worth a log line.
+      if ((err as { code?: unknown }).code === 'INTERNAL_CIRCUIT_OPEN') {
+        throw new Error('identity service circuit open');
+      }
       this.#options.logger.warn({ err: (err as Error).message }, 'identity: user lookup failed');
       throw err;
     }
   }
+}
+
+function judgeRecord(answer: InternalAnswer, tid: string): Verdict<UserRecord> {
+  if (answer.statusCode === 404 || answer.statusCode === 400) {
+    // No such user (or not a user id the identity service knows): a definite answer.
+    return { value: { status: 'unknown', member: false, roles: [] }, healthy: true };
+  }
+  if (answer.statusCode !== 200) throw new Error(`identity service answered ${answer.statusCode}`);
+  return { value: parseRecord(JSON.parse(answer.text), tid), healthy: true };
 }
 
 function parseRecord(value: unknown, tid: string): UserRecord {

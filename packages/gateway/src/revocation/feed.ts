@@ -6,8 +6,7 @@ import {
   REVOCATION_FEED_PATH,
 } from '@gatehouse/kit';
 import { Redis } from 'ioredis';
-import { request } from 'undici';
-import { readCapped } from '../read-capped.ts';
+import { InternalClient } from '../resilience/internal-client.ts';
 import { parseEvent, type RevocationEvent, type RevocationList } from './list.ts';
 
 const MAX_FEED_BYTES = 4 * 1024 * 1024;
@@ -50,7 +49,7 @@ export interface RevocationFeedStatus {
  */
 export class RevocationFeed {
   readonly #options: RevocationFeedOptions;
-  readonly #sign: ReturnType<typeof createServiceCallSigner>;
+  readonly #client: InternalClient;
   #cursor = '0';
   #synced = false;
   #lastSuccess = 0;
@@ -65,7 +64,14 @@ export class RevocationFeed {
 
   constructor(options: RevocationFeedOptions) {
     this.#options = options;
-    this.#sign = createServiceCallSigner(options.assertionKeys, 'gateway');
+    // No breaker: the loop below is its own (it backs off and keeps the list it has).
+    this.#client = new InternalClient({
+      url: options.identityUrl,
+      sign: createServiceCallSigner(options.assertionKeys, 'gateway'),
+      timeoutMs: options.waitMs + 10_000,
+      maxBodyBytes: MAX_FEED_BYTES,
+      what: 'feed answer',
+    });
     this.#firstSync = new Promise((resolve) => {
       this.#resolveFirstSync = resolve;
     });
@@ -126,18 +132,21 @@ export class RevocationFeed {
   }
 
   async #pull(waitMs: number): Promise<void> {
-    const path = REVOCATION_FEED_PATH;
-    const res = await request(`${this.#options.identityUrl}${path}?after=${this.#cursor}&wait=${waitMs}`, {
-      method: 'GET',
-      headers: { accept: 'application/json', ...this.#sign('GET', path) },
-      signal: AbortSignal.any([this.#abort.signal, AbortSignal.timeout(waitMs + 10_000)]),
-    });
-    if (res.statusCode !== 200) {
-      await res.body.dump();
-      throw new Error(`feed answered ${res.statusCode}`);
-    }
-    const text = await readCapped(res.body, MAX_FEED_BYTES, 'feed answer');
-    const body = JSON.parse(text) as { events?: unknown; cursor?: unknown };
+    const body = await this.#client.call(
+      {
+        method: 'GET',
+        path: REVOCATION_FEED_PATH,
+        query: `?after=${this.#cursor}&wait=${waitMs}`,
+        headers: { accept: 'application/json' },
+        signal: this.#abort.signal,
+        // A long poll holds the call for up to `waitMs` before it answers.
+        timeoutMs: waitMs + 10_000,
+      },
+      (answer) => {
+        if (answer.statusCode !== 200) throw new Error(`feed answered ${answer.statusCode}`);
+        return { value: JSON.parse(answer.text) as { events?: unknown; cursor?: unknown }, healthy: true };
+      },
+    );
     if (!Array.isArray(body.events) || (typeof body.cursor !== 'string' && typeof body.cursor !== 'number')) {
       throw new Error('feed answer has no events or cursor');
     }

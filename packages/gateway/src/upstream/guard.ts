@@ -1,5 +1,5 @@
 import type { TimeoutClass } from '../config/schema.ts';
-import { type BreakerOptions, type BreakerState, CircuitBreaker } from './breaker.ts';
+import { type BreakerOptions, type BreakerState, CircuitBreaker } from '../resilience/breaker.ts';
 
 /**
  * What stands between the gateway and one upstream, built for every declared

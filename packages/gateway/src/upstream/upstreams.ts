@@ -1,6 +1,7 @@
 import { Pool } from 'undici';
+import type { BreakerOptions, BreakerState } from '../resilience/breaker.ts';
+import { breakerOptions } from '../resilience/breaker-options.ts';
 import type { CompiledUpstream } from '../routing/route-table.ts';
-import type { BreakerOptions, BreakerState } from './breaker.ts';
 import { BREAKER_DEFAULTS, UpstreamGuard } from './guard.ts';
 
 export interface Upstream {
@@ -32,7 +33,7 @@ export class Upstreams {
       const retries = upstream.config.retries;
       const guard = new UpstreamGuard(
         upstream.name,
-        breakerOptions(upstream),
+        upstreamBreakerOptions(upstream),
         upstream.config.maxConcurrent,
         {
           attempts: retries.attempts,
@@ -67,19 +68,9 @@ export class Upstreams {
 }
 
 /** The upstream's breaker settings over the defaults of its timeout class. */
-export function breakerOptions(upstream: CompiledUpstream): BreakerOptions {
-  const base = BREAKER_DEFAULTS[upstream.timeoutClass ?? classFor(upstream.timeoutMs)];
-  const set = upstream.config.breaker;
-  const windowMs = (set.windowSeconds ?? base.windowMs / 1000) * 1000;
-  return {
-    windowMs,
-    buckets: 10,
-    minimumRequests: set.minimumRequests ?? base.minimumRequests,
-    failureRate: (set.failureRatePercent ?? base.failureRate * 100) / 100,
-    openMs: (set.openSeconds ?? base.openMs / 1000) * 1000,
-    halfOpenProbes: set.halfOpenProbes ?? base.halfOpenProbes,
-    probeTimeoutMs: Math.min(set.probeTimeoutMs ?? base.probeTimeoutMs, upstream.timeoutMs),
-  };
+export function upstreamBreakerOptions(upstream: CompiledUpstream): BreakerOptions {
+  const defaults = BREAKER_DEFAULTS[upstream.timeoutClass ?? classFor(upstream.timeoutMs)];
+  return breakerOptions(upstream.config.breaker, defaults, upstream.timeoutMs);
 }
 
 function classFor(timeoutMs: number): keyof typeof BREAKER_DEFAULTS {

@@ -12,7 +12,8 @@ export interface Plan {
     readonly tier: string;
     readonly seats: number;
     readonly messageQuota: number | null;
-    readonly historyDays: number | null;
+    /** As in kit's EntitlementRecord (packages/kit/src/contracts/entitlement.ts). */
+    readonly historyRetentionDays: number | null;
   };
 }
 

@@ -98,6 +98,8 @@ export const MESSAGES: Readonly<Record<string, Message>> = {
   AUTH_WRONG_PASSWORD: 'Your current password is not correct.',
 
   AUTH_METHOD_NOT_ALLOWED: APP_BUG,
+  AUTH_SEATS_EXCEEDED:
+    'The team has no free seat on its plan. An owner or admin can upgrade the plan on the Billing page, or remove a member.',
 
   // The chat service.
   CHAT_VALIDATION: 'Some fields are not filled in correctly. Check them and try again.',

@@ -160,12 +160,7 @@ export function BillingPage() {
                       {p.id === current ? (
                         <span className="badge ok">current</span>
                       ) : manager ? (
-                        <button
-                          type="button"
-                          onClick={() => void choose.run(p)}
-                          disabled={choose.busy}
-                          aria-label={`Switch to the ${p.name} plan`}
-                        >
+                        <button type="button" onClick={() => void choose.run(p)} disabled={choose.busy}>
                           Switch to {p.name}
                         </button>
                       ) : null}

@@ -12,9 +12,11 @@ import {
   revokeInvitation,
   switchTenant,
 } from '../api/auth.ts';
+import { subscription } from '../api/billing.ts';
 import { ErrorNotice, Field, onSubmit, SuccessNotice, useAction } from '../components/forms.tsx';
 import { Page } from '../components/page.tsx';
 import { useDraft } from '../drafts.ts';
+import { Link } from '../router.tsx';
 import { useMe, useSession } from '../session-context.tsx';
 
 const ROLES: readonly Role[] = ['owner', 'admin', 'member'];
@@ -118,9 +120,30 @@ function Members() {
   const load = useCallback(() => fetchMembers(tenantId), [tenantId]);
   const list = useList<Member>(load);
   const owner = me.roles.includes('owner');
+  const [seats, setSeats] = useState<number | undefined>(undefined);
+  useEffect(() => {
+    // The plan's seat limit, where it bites; without billing the list simply shows no limit.
+    subscription(tenantId).then(
+      (r) => setSeats(r.entitlements.seats),
+      () => undefined,
+    );
+  }, [tenantId]);
+  const used = list.items?.length;
   return (
     <section aria-labelledby="members">
       <h2 id="members">Members</h2>
+      {seats === undefined || used === undefined ? null : (
+        <p className={used >= seats ? 'notice warn' : undefined} data-testid="seat-usage">
+          {used} of {seats} seats used.
+          {used >= seats ? (
+            <>
+              {' '}
+              The plan has no free seat: new members cannot join until an owner or admin upgrades on the{' '}
+              <Link href="/billing">Billing page</Link>.
+            </>
+          ) : null}
+        </p>
+      )}
       <ErrorNotice error={list.error} />
       {list.items === undefined ? (
         <p role="status">Loading members…</p>

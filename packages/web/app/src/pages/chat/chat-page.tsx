@@ -257,7 +257,7 @@ function Search({ people }: { people: ReadonlyMap<string, string> }) {
   });
   return (
     <search className="search">
-      <form onSubmit={onSubmit(() => void run.run())} className="form inline" aria-label="Search messages">
+      <form onSubmit={onSubmit(() => void run.run())} className="form inline" aria-label="Message search">
         <Field label="Search messages" name="q" type="search" value={q} onChange={setQ} autoComplete="off" />
         <button type="submit" disabled={q.trim() === ''}>
           Search

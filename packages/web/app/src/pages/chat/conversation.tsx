@@ -199,11 +199,11 @@ export function ConversationView(props: {
                   type="button"
                   className={on ? 'reaction on' : 'reaction'}
                   aria-pressed={on}
-                  aria-label={`React with ${e}${who.length > 0 ? ` (${who.length})` : ''}`}
                   onClick={() => void act(() => chat.react(id, m.id, e, !on))}
                 >
                   {e}
                   {who.length > 0 ? ` ${who.length}` : ''}
+                  <span className="visually-hidden"> (react with {e})</span>
                 </button>
               );
             })}
