@@ -54,6 +54,7 @@ describe('the contract of every public API document, through the gateway', () =>
 
   for (const [index, service] of SERVICES.entries()) {
     test(`${service.name}: every operation of ${service.document}`, async (t) => {
+      const started = performance.now();
       const gw = platform.gateway.url;
       const res = await fetch(`${gw}${service.document}`);
       assert.equal(res.status, 200, `the public document is served through the gateway: ${res.status}`);
@@ -66,7 +67,12 @@ describe('the contract of every public API document, through the gateway', () =>
       // Not a fault by the contract's rules, but worth seeing: where the service is laxer than its document.
       const laxer: string[] = [];
 
+      const skipped = new Set(service.skip ?? []);
+      const unknownSkips = [...skipped].filter((s) => !operations.some((o) => `${o.method} ${o.path}` === s));
+      assert.deepEqual(unknownSkips, [], 'every left-out operation is in the document');
       for (const [n, op] of operations.entries()) {
+        // Left out of the generated cases only: its wrong methods are still probed below.
+        if (skipped.has(`${op.method} ${op.path}`)) continue;
         await t.test(`${op.method} ${op.path}`, async () => {
           const faults: string[] = [];
           const cases = casesFor(op, doc, session.known, {
@@ -131,7 +137,9 @@ describe('the contract of every public API document, through the gateway', () =>
         assert.equal(faults.length, 0, `wrong methods:\n  ${faults.slice(0, 10).join('\n  ')}`);
       });
       process.stdout.write(
-        `contract fuzz: ${service.name}: ${operations.length} operations, ${sent} requests; ` +
+        `contract fuzz: ${service.name}: ${operations.length - skipped.size} operations` +
+          `${skipped.size > 0 ? ` (${skipped.size} left out)` : ''}, ${sent} requests in ` +
+          `${((performance.now() - started) / 1000).toFixed(1)} s; ` +
           `${laxer.length} schema-invalid requests accepted${laxer.length > 0 ? `, e.g. ${laxer.slice(0, 3).join('; ')}` : ''}\n`,
       );
     });

@@ -148,6 +148,10 @@ export function casesFor(
   ];
   for (const place of places) {
     for (const hostile of HOSTILE_STRINGS) {
+      // An empty path segment is not this operation's request: the gateway collapses `//`, so
+      // `/conversations//archive` addresses another path (`/conversations/archive`), whose
+      // answer (a 404 or a 405) belongs to that path. Wrong paths are the method probe's part.
+      if (place.where === 'params' && hostile === '') continue;
       const copy = structuredClone(base) as {
         params: Record<string, unknown>;
         query: Record<string, unknown>;

@@ -11,7 +11,15 @@ import { SUBSCRIPTION_STATUSES, type Subscription } from '../domain/subscription
 export const problem = problemSchema;
 
 export const bearer = [{ bearerAuth: [] }];
-export const uuid = { type: 'string', format: 'uuid' } as const;
+/**
+ * Tenant and record ids are UUIDs as the identity service issues them; the
+ * pattern leaves out the `urn:uuid:` prefix ajv's `uuid` format also takes.
+ */
+export const uuid = {
+  type: 'string',
+  format: 'uuid',
+  pattern: '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$',
+} as const;
 const planId = { type: 'string', enum: ['free', 'standard', 'premium'] } as const;
 const time = { type: 'string', format: 'date-time' } as const;
 const nullableTime = { type: ['string', 'null'], format: 'date-time' } as const;

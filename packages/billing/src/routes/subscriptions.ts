@@ -17,6 +17,7 @@ import {
   subscriptionView,
   usageSchema,
   usageView,
+  uuid,
 } from './schemas.ts';
 
 type TenantParams = { Params: { tenantId: string } };
@@ -24,7 +25,9 @@ type TenantParams = { Params: { tenantId: string } };
 const tenantParams = {
   type: 'object',
   required: ['tenantId'],
-  properties: { tenantId: { type: 'string', minLength: 1, maxLength: 64 } },
+  // A UUID, as tenants are issued: a free string let text through that the gateway refuses in a
+  // path (`/`, `%`, control characters), so the document promised requests no client can make.
+  properties: { tenantId: uuid },
 } as const;
 const idempotencyHeaders = {
   type: 'object',

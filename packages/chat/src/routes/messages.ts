@@ -4,7 +4,7 @@ import { deleteMessage, editMessageBody, history, react, search, sendMessage } f
 import type { ChatServices } from '../domain/services.ts';
 import { chatError } from '../errors.ts';
 import { callerOf, noStore } from './http.ts';
-import { body, errors, message, messageBody, params, problem, uuid } from './schemas.ts';
+import { body, emoji, errors, message, messageBody, params, problem, uuid } from './schemas.ts';
 
 const BASE = '/api/chat/conversations/:id/messages';
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,128}$/;
@@ -139,7 +139,7 @@ export function messageRoutes(app: FastifyInstance, s: ChatServices, hooks: Serv
       schema: {
         tags,
         summary: method === 'PUT' ? 'Add your reaction (idempotent)' : 'Remove your reaction (idempotent)',
-        params: params({ id: uuid, messageId: uuid, emoji: { type: 'string', minLength: 1, maxLength: 64 } }),
+        params: params({ id: uuid, messageId: uuid, emoji }),
         response: { 200: message, ...errors },
       },
       handler: async (req, reply) =>

@@ -4,7 +4,12 @@ import { problemSchema } from '@gatehouse/kit/service';
  * query parameters are refused: kit switches AJV's removal off), shape the
  * answers, and are the OpenAPI document.
  */
-export const uuid = { type: 'string', format: 'uuid' } as const;
+/** The pattern leaves out the `urn:uuid:` prefix that ajv's `uuid` format also takes. */
+export const uuid = {
+  type: 'string',
+  format: 'uuid',
+  pattern: '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$',
+} as const;
 /** User ids as the identity service issues them (UUIDs), in the form mentions use. */
 export const userId = { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$' } as const;
 export const role = { type: 'string', enum: ['owner', 'admin', 'member'] } as const;
@@ -15,8 +20,23 @@ export const channelName = {
   pattern: '^[^\\u0000-\\u001f]+$',
 } as const;
 export const topic = { type: 'string', maxLength: 250, pattern: '^[^\\u0000-\\u001f]*$' } as const;
-/** The byte cap is checked after (CHAT_MESSAGE_TOO_LARGE); this only stops absurd strings early. */
-export const messageBody = { type: 'string', minLength: 1, maxLength: 1_048_576 } as const;
+/**
+ * The byte cap is checked after (CHAT_MESSAGE_TOO_LARGE); this only stops absurd strings early.
+ * At least one non-blank character: the handler refuses a blank body, and the document says so.
+ */
+export const messageBody = { type: 'string', minLength: 1, maxLength: 1_048_576, pattern: '\\S' } as const;
+/**
+ * A reaction travels in the path: what the gateway refuses there (`/`, `\`, `%`, `;`, control
+ * characters, a `.` or `..` segment) is left out, so every value the document allows arrives.
+ */
+export const emoji = {
+  type: 'string',
+  minLength: 1,
+  maxLength: 64,
+  // Some character other than a dot (no `.`/`..` segment); written without lookahead for every tool.
+  pattern:
+    '^[^\\u0000-\\u001f\\u007f/\\\\%;]*[^\\u0000-\\u001f\\u007f/\\\\%;.][^\\u0000-\\u001f\\u007f/\\\\%;]*$',
+} as const;
 
 export function body(properties: Record<string, unknown>, required: string[] = Object.keys(properties)) {
   return { type: 'object', additionalProperties: false, required, properties } as const;

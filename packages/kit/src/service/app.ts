@@ -13,6 +13,7 @@ import { isProblemError, PROBLEM_CONTENT_TYPE, ProblemError, toProblem } from '.
 import { type Readiness, readinessHttpStatus } from '../health.ts';
 import { Histogram, type Registry } from '../metrics.ts';
 import { createMethodIndex } from './method-not-allowed.ts';
+import { parseQueryString } from './query-string.ts';
 import { REQUEST_ID_HEADER, requestIdFor } from './request-id.ts';
 import { refuseUnstorableText } from './storable-text.ts';
 import { addRequestTracing, requestSpan } from './tracing.ts';
@@ -87,6 +88,8 @@ export function createServiceApp(options: ServiceAppOptions): FastifyInstance {
     bodyLimit: options.bodyLimit ?? 64 * 1024,
     trustProxy: options.trustProxy ?? false,
     return503OnClosing: true,
+    // Invalid UTF-8 in a query value is refused like any unstorable text, not turned into U+FFFD.
+    routerOptions: { querystringParser: parseQueryString },
     // Unknown fields are refused, never silently dropped: mass assignment must fail loudly.
     ajv: { customOptions: { removeAdditional: false, allErrors: true, coerceTypes: 'array' } },
     // What the router refuses before any hook (a path parameter over 100 characters, a bad URL
@@ -154,17 +157,35 @@ export function createServiceApp(options: ServiceAppOptions): FastifyInstance {
   const methods = createMethodIndex();
   app.addHook('onRoute', (route) => methods.add(route.method, route.url ?? route.path));
 
+  const notAllowed = (method: string, allow: readonly string[]) =>
+    new ProblemError(
+      `${prefix}_METHOD_NOT_ALLOWED`,
+      { status: 405, title: 'Method not allowed' },
+      `${method} is not a method of this path`,
+      { headers: { allow: allow.join(', ') } },
+    );
+  const pathOf = (url: string) => {
+    const q = url.indexOf('?');
+    return q === -1 ? url : url.slice(0, q);
+  };
+  // The router matches each method on its own: `GET /conversations/direct` would reach
+  // `GET /conversations/:id` (a 400 for a non-UUID id) although the path is the static
+  // `POST /conversations/direct`. A path a static route names has that route's methods only.
+  app.addHook('onRequest', async (req) => {
+    // Only a parametric or wildcard match is overruled; a static match is the router's own answer.
+    const matched = req.routeOptions.url;
+    if (matched === undefined || !/[:*]/.test(matched)) return;
+    const own = methods.staticMethods(pathOf(req.url));
+    if (own !== undefined && !own.includes(req.method) && req.method !== 'OPTIONS') {
+      throw notAllowed(req.method, own);
+    }
+  });
+
   app.setNotFoundHandler((req, reply) => {
-    const q = req.url.indexOf('?');
-    const allow = methods.allowed(q === -1 ? req.url : req.url.slice(0, q));
+    const allow = methods.allowed(pathOf(req.url));
     const problem =
       allow.length > 0
-        ? new ProblemError(
-            `${prefix}_METHOD_NOT_ALLOWED`,
-            { status: 405, title: 'Method not allowed' },
-            `${req.method} is not a method of this path`,
-            { headers: { allow: allow.join(', ') } },
-          )
+        ? notAllowed(req.method, allow)
         : new ProblemError(`${prefix}_NOT_FOUND`, { status: 404, title: 'Not found' }, 'no such route');
     const doc = toProblem(problem, req.id, `${prefix}_INTERNAL`);
     if (problem.headers !== undefined) reply.headers(problem.headers);

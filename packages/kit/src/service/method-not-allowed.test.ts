@@ -52,6 +52,20 @@ test('a wrong method on a known path is a problem 405 with Allow; an unknown pat
   assert.equal(unknown.json().code, 'TEST_NOT_FOUND');
 });
 
+test('a static path is its own resource: a parametric route of another method does not answer it', async () => {
+  const app = build();
+  app.post('/items/bulk', async () => ({ ok: true }));
+  for (const method of ['GET', 'DELETE', 'PUT'] as const) {
+    const res = await app.inject({ method, url: '/items/bulk?x=1' });
+    assert.equal(res.statusCode, 405, `${method} /items/bulk`);
+    assert.equal(res.headers.allow, 'POST');
+    assert.equal(res.json().code, 'TEST_METHOD_NOT_ALLOWED');
+  }
+  assert.equal((await app.inject({ method: 'POST', url: '/items/bulk' })).statusCode, 200);
+  assert.equal((await app.inject({ method: 'GET', url: '/items/7' })).statusCode, 200);
+  assert.equal((await app.inject({ method: 'HEAD', url: '/live' })).statusCode, 200);
+});
+
 test("what the router refuses before any hook is a problem document, not Fastify's JSON", async () => {
   const app = build();
   const long = await app.inject({ method: 'GET', url: `/items/${'x'.repeat(500)}` });
