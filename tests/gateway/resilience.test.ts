@@ -90,12 +90,16 @@ describe('gateway under load', () => {
       }
     };
     const clients = Array.from({ length: 20 }, client);
-    await new Promise((r) => setTimeout(r, 700));
+    // SIGTERM once the load is flowing (100 answers), however slow the machine: a fixed delay
+    // measured the machine's speed, not the drain.
+    const flowing = Date.now() + 30_000;
+    while (ok < 100 && failures.length === 0 && Date.now() < flowing)
+      await new Promise((r) => setTimeout(r, 20));
     gw.child.kill('SIGTERM');
     await Promise.all([...clients, watcher]);
     assert.equal(await gw.exited, 0, gw.output().slice(-1500));
     assert.deepEqual(failures, []);
-    assert.ok(ok > 100, `served ${ok} requests`);
+    assert.ok(ok >= 100, `served ${ok} requests`);
   });
 
   it('lets at most the limit through two instances sharing one Redis (500 parallel requests, limit 100)', {
