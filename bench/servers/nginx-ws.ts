@@ -1,10 +1,6 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { spawnChild, waitForHttp } from '../lib/child.ts';
-import { childPids } from '../lib/cpu.ts';
-import { onServerCore } from '../lib/pin.ts';
-import { freePort } from '../lib/ports.ts';
-import { logPath, type Server, type ServerContext } from './server.ts';
+import { runNginx } from './nginx.ts';
+import type { Server, ServerContext } from './server.ts';
 
 /**
  * nginx proxying WebSockets the documented way (`Upgrade`/`Connection`
@@ -46,30 +42,5 @@ http {
 }
 
 export async function startNginxWs(ctx: ServerContext, binary: string, upstreamUrl: string): Promise<Server> {
-  const port = await freePort();
-  const prefix = join(ctx.dir, 'nginx-ws');
-  mkdirSync(join(prefix, 'nginx-tmp'), { recursive: true });
-  const conf = join(prefix, 'nginx.conf');
-  writeFileSync(conf, nginxWsConfig(prefix, port, upstreamUrl));
-  const [command, args] = onServerCore(ctx.pinning, binary, [
-    '-p',
-    prefix,
-    '-c',
-    conf,
-    '-e',
-    join(prefix, 'nginx-error.log'),
-    '-g',
-    'daemon off;',
-  ]);
-  const child = spawnChild({ name: 'nginx-ws', command, args, logFile: logPath(ctx, 'nginx-ws') });
-  const url = `http://127.0.0.1:${port}`;
-  await waitForHttp(`${url}/bench/ready`, child);
-  const workers = childPids(child.pid);
-  return {
-    name: 'nginx',
-    url,
-    child,
-    pids: () => [child.pid, ...workers],
-    stop: () => child.stop('SIGQUIT'),
-  };
+  return runNginx(ctx, binary, 'nginx-ws', (prefix, port) => nginxWsConfig(prefix, port, upstreamUrl));
 }

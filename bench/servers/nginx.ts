@@ -70,11 +70,21 @@ http {
 }
 
 export async function startNginx(ctx: ServerContext, binary: string, upstreamUrl: string): Promise<Server> {
+  return runNginx(ctx, binary, 'nginx', (prefix, port) => nginxConfig(prefix, port, upstreamUrl));
+}
+
+/** nginx in the foreground on a free port with the config `config` writes; its own folder under ctx.dir. */
+export async function runNginx(
+  ctx: ServerContext,
+  binary: string,
+  name: string,
+  config: (prefix: string, port: number) => string,
+): Promise<Server> {
   const port = await freePort();
-  const prefix = join(ctx.dir, 'nginx');
+  const prefix = join(ctx.dir, name);
   mkdirSync(join(prefix, 'nginx-tmp'), { recursive: true });
   const conf = join(prefix, 'nginx.conf');
-  writeFileSync(conf, nginxConfig(prefix, port, upstreamUrl));
+  writeFileSync(conf, config(prefix, port));
   const [command, args] = onServerCore(ctx.pinning, binary, [
     '-p',
     prefix,
@@ -85,7 +95,7 @@ export async function startNginx(ctx: ServerContext, binary: string, upstreamUrl
     '-g',
     'daemon off;',
   ]);
-  const child = spawnChild({ name: 'nginx', command, args, logFile: logPath(ctx, 'nginx') });
+  const child = spawnChild({ name, command, args, logFile: logPath(ctx, name) });
   const url = `http://127.0.0.1:${port}`;
   await waitForHttp(`${url}/bench/ready`, child);
   const workers = childPids(child.pid);
