@@ -1,6 +1,12 @@
 import { createHash } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
-import { createAssertionSigner, type ErrorTracker, type Logger, Readiness } from '@gatehouse/kit';
+import {
+  createAssertionSigner,
+  type ErrorTracker,
+  type Logger,
+  lineWriterOf,
+  Readiness,
+} from '@gatehouse/kit';
 import type { Tracer } from '@opentelemetry/api';
 import { Redis } from 'ioredis';
 import { AccessChecks } from './access/access-checks.ts';
@@ -98,6 +104,8 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions): G
   const routes = new RouteTable(config);
   const verifier = new TokenVerifier(config.auth, logger);
   const metrics = new GatewayMetrics(config.metrics);
+  const logWriter = lineWriterOf(logger);
+  if (logWriter !== undefined) metrics.watchLogDrops(() => logWriter.dropped);
   // Every breaker (upstreams, the identity service, access checkers) reports the same way.
   function breakerChanged(service: string, state: BreakerState, previous: BreakerState): void {
     metrics.breakerState.set({ service }, STATE_VALUE[state]);
@@ -129,7 +137,7 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions): G
           staleMs: lookups.staleSeconds * 1000,
           timeoutMs: lookups.timeoutMs,
           maxEntries: lookups.maxEntries,
-          onLookup: (result) => metrics.userLookups.inc({ result }),
+          onLookup: (result) => metrics.userLookups.series({ result }).inc(),
           onBreakerChange: (state, previous) => breakerChanged('identity', state, previous),
         });
   const revocations = new RevocationList(
@@ -161,7 +169,7 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions): G
     hooks: {
       onDecision: (checker, reason) =>
         metrics.accessDecisions.inc({ checker, result: reason === 'allowed' ? 'allowed' : 'denied', reason }),
-      onCacheLookup: (result) => metrics.accessCacheLookups.inc({ result }),
+      onCacheLookup: (result) => metrics.accessCacheLookups.series({ result }).inc(),
       onCheckerCall: (checker, reason, seconds) => metrics.downstream(`access:${checker}`, reason, seconds),
       onBreakerChange: (checker, state, previous) => breakerChanged(`access:${checker}`, state, previous),
       onInvalidation: (source) => metrics.accessInvalidations.inc({ source }),

@@ -1,4 +1,14 @@
-import { Counter, createMetricsRegistry, Gauge, Histogram, type Registry } from '@gatehouse/kit';
+import {
+  BoundCounter,
+  BoundHistogram,
+  Counter,
+  type CounterSeries,
+  createMetricsRegistry,
+  Gauge,
+  Histogram,
+  type HistogramSeries,
+  type Registry,
+} from '@gatehouse/kit';
 
 const KNOWN_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
 
@@ -17,12 +27,13 @@ const NOOP = {
  */
 export class GatewayMetrics {
   readonly registry: Registry;
-  readonly requests: Counter<'method' | 'route' | 'status'>;
-  readonly duration: Histogram<'method' | 'route'>;
+  readonly requests: BoundCounter<'method' | 'route' | 'status'>;
+  readonly duration: BoundHistogram<'method' | 'route'>;
   readonly authFailures: Counter<'reason'>;
-  readonly inFlight: Gauge;
-  readonly downstreamRequests: Counter<'service' | 'status'>;
-  readonly downstreamDuration: Histogram<'service'>;
+  /** Requests in progress: a plain number, read when scraped. */
+  readonly inFlight = { count: 0, inc: () => {}, dec: () => {} };
+  readonly downstreamRequests: BoundCounter<'service' | 'status'>;
+  readonly downstreamDuration: BoundHistogram<'service'>;
   readonly retries: Counter<'service' | 'reason'>;
   readonly breakerState: Gauge<'service'>;
   readonly rateLimited: Counter<'route' | 'tier'>;
@@ -31,11 +42,11 @@ export class GatewayMetrics {
   readonly tierLookupErrors: Counter;
   readonly revocationEvents: Counter<'source'>;
   readonly accessDecisions: Counter<'checker' | 'result' | 'reason'>;
-  readonly accessCacheLookups: Counter<'result'>;
+  readonly accessCacheLookups: BoundCounter<'result'>;
   readonly accessInvalidations: Counter<'source'>;
-  readonly userLookups: Counter<'result'>;
-  readonly tokenVerification: Histogram<'result'>;
-  readonly tokenCacheLookups: Counter<'result'>;
+  readonly userLookups: BoundCounter<'result'>;
+  readonly tokenVerification: BoundHistogram<'result'>;
+  readonly tokenCacheLookups: BoundCounter<'result'>;
   readonly dependencyUp: Gauge<'dependency'>;
   readonly tunnelHandshakes: Counter<'route' | 'status'>;
   readonly tunnelsOpen: Gauge<'route'>;
@@ -43,29 +54,29 @@ export class GatewayMetrics {
   readonly tunnelDuration: Histogram<'route'>;
   readonly tunnelBytes: Counter<'route' | 'direction'>;
 
+  /** Log lines the process's LineWriter dropped because its output fell behind (read when scraped). */
+  #droppedLogLines: () => number = () => 0;
+
   constructor(enabled = true) {
     this.registry = createMetricsRegistry('gateway');
     const registers = enabled ? [this.registry] : [];
     // Off: every metric is a no-op (nothing hashed or counted), and none is registered.
     const made = <M>(metric: () => M): M => (enabled ? metric() : (NOOP as M));
-    this.requests = made(
-      () =>
-        new Counter({
-          name: 'gateway_http_requests_total',
-          help: 'Requests answered by the gateway',
-          labelNames: ['method', 'route', 'status'],
-          registers,
-        }),
+    // The metrics of every request are bound series (kit's bound-metrics.ts): plain arithmetic per
+    // request, no label hashing. Off, they count but are not registered (nothing is exported).
+    const registry = enabled ? this.registry : undefined;
+    this.requests = new BoundCounter(
+      'gateway_http_requests_total',
+      'Requests answered by the gateway',
+      ['method', 'route', 'status'],
+      registry,
     );
-    this.duration = made(
-      () =>
-        new Histogram({
-          name: 'gateway_http_request_duration_seconds',
-          help: 'Time from request to response end',
-          labelNames: ['method', 'route'],
-          buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
-          registers,
-        }),
+    this.duration = new BoundHistogram(
+      'gateway_http_request_duration_seconds',
+      'Time from request to response end',
+      ['method', 'route'],
+      [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+      registry,
     );
     this.authFailures = made(
       () =>
@@ -76,32 +87,48 @@ export class GatewayMetrics {
           registers,
         }),
     );
-    this.inFlight = made(
-      () =>
-        new Gauge({
-          name: 'gateway_in_flight_requests',
-          help: 'Requests in progress',
-          registers,
-        }),
-    );
-    this.downstreamRequests = made(
+    const droppedLogLines = () => this.#droppedLogLines();
+    made(
       () =>
         new Counter({
-          name: 'gateway_downstream_requests_total',
-          help: 'Attempts sent to upstream services, by status (or error: timeout, ECONNREFUSED, …)',
-          labelNames: ['service', 'status'],
+          name: 'gateway_log_lines_dropped_total',
+          help: 'Log lines dropped because stdout was slower than the traffic (access lines of successful answers first)',
           registers,
+          collect() {
+            this.reset();
+            this.inc(droppedLogLines());
+          },
         }),
     );
-    this.downstreamDuration = made(
-      () =>
-        new Histogram({
-          name: 'gateway_downstream_request_duration_seconds',
-          help: 'Time from sending an attempt to the end of its answer',
-          labelNames: ['service'],
-          buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120],
-          registers,
-        }),
+    const inFlight = this.inFlight;
+    if (enabled) {
+      inFlight.inc = () => {
+        inFlight.count++;
+      };
+      inFlight.dec = () => {
+        inFlight.count--;
+      };
+      new Gauge({
+        name: 'gateway_in_flight_requests',
+        help: 'Requests in progress',
+        registers,
+        collect() {
+          this.set(inFlight.count);
+        },
+      });
+    }
+    this.downstreamRequests = new BoundCounter(
+      'gateway_downstream_requests_total',
+      'Attempts sent to upstream services, by status (or error: timeout, ECONNREFUSED, …)',
+      ['service', 'status'],
+      registry,
+    );
+    this.downstreamDuration = new BoundHistogram(
+      'gateway_downstream_request_duration_seconds',
+      'Time from sending an attempt to the end of its answer',
+      ['service'],
+      [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120],
+      registry,
     );
     this.retries = made(
       () =>
@@ -166,14 +193,11 @@ export class GatewayMetrics {
           registers,
         }),
     );
-    this.userLookups = made(
-      () =>
-        new Counter({
-          name: 'gateway_user_lookups_total',
-          help: 'User lookups by result: hit, miss, coalesced, stale (served from cache while the identity service failed), unavailable',
-          labelNames: ['result'],
-          registers,
-        }),
+    this.userLookups = new BoundCounter(
+      'gateway_user_lookups_total',
+      'User lookups by result: hit, miss, coalesced, stale (served from cache while the identity service failed), unavailable',
+      ['result'],
+      registry,
     );
     this.accessDecisions = made(
       () =>
@@ -184,33 +208,24 @@ export class GatewayMetrics {
           registers,
         }),
     );
-    this.accessCacheLookups = made(
-      () =>
-        new Counter({
-          name: 'gateway_access_cache_lookups_total',
-          help: 'Access decision cache lookups, by result (hit, miss)',
-          labelNames: ['result'],
-          registers,
-        }),
+    this.accessCacheLookups = new BoundCounter(
+      'gateway_access_cache_lookups_total',
+      'Access decision cache lookups, by result (hit, miss)',
+      ['result'],
+      registry,
     );
-    this.tokenVerification = made(
-      () =>
-        new Histogram({
-          name: 'gateway_token_verification_duration_seconds',
-          help: 'Signature and claims checks of tokens not in the verified-token cache, by result (valid, invalid)',
-          labelNames: ['result'],
-          buckets: [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1, 0.5],
-          registers,
-        }),
+    this.tokenVerification = new BoundHistogram(
+      'gateway_token_verification_duration_seconds',
+      'Signature and claims checks of tokens not in the verified-token cache, by result (valid, invalid)',
+      ['result'],
+      [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1, 0.5],
+      registry,
     );
-    this.tokenCacheLookups = made(
-      () =>
-        new Counter({
-          name: 'gateway_token_cache_lookups_total',
-          help: 'Verified-token cache lookups, by result (hit, miss)',
-          labelNames: ['result'],
-          registers,
-        }),
+    this.tokenCacheLookups = new BoundCounter(
+      'gateway_token_cache_lookups_total',
+      'Verified-token cache lookups, by result (hit, miss)',
+      ['result'],
+      registry,
     );
     const dependencies = () => this.#dependencies;
     this.dependencyUp = made(
@@ -286,19 +301,36 @@ export class GatewayMetrics {
 
   #dependencies: ReadonlyArray<readonly [string, () => boolean]> = [];
 
+  /** Where `gateway_log_lines_dropped_total` reads its count (the logger's LineWriter). */
+  watchLogDrops(dropped: () => number): void {
+    this.#droppedLogLines = dropped;
+  }
+
   /** The dependencies `gateway_dependency_up` reports, each with how to tell whether it is up. */
   watchDependencies(dependencies: ReadonlyArray<readonly [string, () => boolean]>): void {
     this.#dependencies = dependencies;
   }
 
+  readonly #downstream = new Map<string, { count: CounterSeries; time: HistogramSeries }>();
+
+  /** One attempt sent upstream: its outcome (a status or an error code) and how long it took. */
   downstream(service: string, status: string, seconds: number): void {
-    this.downstreamRequests.inc({ service, status });
-    this.downstreamDuration.observe({ service }, seconds);
+    const key = `${service} ${status}`;
+    let series = this.#downstream.get(key);
+    if (series === undefined) {
+      series = {
+        count: this.downstreamRequests.series({ service, status }),
+        time: this.downstreamDuration.series({ service }),
+      };
+      this.#downstream.set(key, series);
+    }
+    series.count.inc();
+    series.time.observe(seconds);
   }
 
-  // prom-client hashes the label values on every call; the children for each (method, route,
-  // status) are looked up once and kept (a bounded set: methods × route prefixes × statuses).
-  readonly #children = new Map<string, { count: { inc(): void }; time: { observe(v: number): void } }>();
+  // The series of each (method, route, status) are bound once and kept (a bounded set: methods ×
+  // route prefixes × statuses), so a request costs a map lookup and arithmetic.
+  readonly #children = new Map<string, { count: CounterSeries; time: HistogramSeries }>();
 
   observe(method: string, route: string, status: number, seconds: number): void {
     const m = KNOWN_METHODS.has(method) ? method : 'OTHER';
@@ -306,8 +338,8 @@ export class GatewayMetrics {
     let child = this.#children.get(key);
     if (child === undefined) {
       child = {
-        count: this.requests.labels({ method: m, route, status: String(status) }),
-        time: this.duration.labels({ method: m, route }),
+        count: this.requests.series({ method: m, route, status: String(status) }),
+        time: this.duration.series({ method: m, route }),
       };
       this.#children.set(key, child);
     }

@@ -1,4 +1,5 @@
 import { type DestinationStream, type Logger, pino } from 'pino';
+import { LineWriter } from './line-writer.ts';
 import { activeTraceFields } from './trace-context.ts';
 
 export type { Logger } from 'pino';
@@ -47,16 +48,46 @@ export interface LoggerOptions {
 }
 
 /**
- * The one logger of a process: pino JSON lines on stdout. Lines are written in
- * batches of up to 4 KiB and at least every half second (one write per line
- * was a tenth of a busy gateway's CPU); the shutdown handler flushes the rest.
+ * The one logger of a process: pino JSON lines on stdout, through a
+ * `LineWriter` (lines gathered and written in large writes off the event
+ * loop, memory bounded, see line-writer.ts); what is pending is written at
+ * exit, and the shutdown handler flushes it before.
  */
 export function createLogger(options: LoggerOptions): Logger {
   if (options.destination !== undefined) return build(options, options.destination);
-  const destination = pino.destination({ dest: 1, sync: false, minLength: 4096 });
-  const logger = build(options, destination);
-  setInterval(() => logger.flush(), 500).unref();
-  return logger;
+  const writer = new LineWriter({ fd: 1 });
+  process.once('exit', () => writer.flushSync());
+  return build(options, writer);
+}
+
+/**
+ * Where a logger's lines go, for a writer of pre-serialised lines (the
+ * gateway's access log): `keep` marks a line worth keeping when the output
+ * falls behind (see LineWriter); a plain stream (a test's) takes every line.
+ */
+export function lineSink(logger: Logger): (line: string, keep: boolean) => void {
+  const stream = (logger as unknown as Record<symbol, unknown>)[pino.symbols.streamSym] as
+    | LineWriter
+    | DestinationStream;
+  if (stream instanceof LineWriter) return (line, keep) => stream.writeLine(line, keep);
+  return (line) => {
+    stream.write(line);
+  };
+}
+
+/**
+ * A logger's bindings exactly as pino writes them into each line
+ * (`,"service":"gateway","pid":123` and any child's), for a writer of
+ * pre-serialised lines that must match pino's.
+ */
+export function lineBindings(logger: Logger): string {
+  return ((logger as unknown as Record<symbol, unknown>)[pino.symbols.chindingsSym] as string) ?? '';
+}
+
+/** The LineWriter behind a logger, when it has one (its dropped-line count is a metric). */
+export function lineWriterOf(logger: Logger): LineWriter | undefined {
+  const stream = (logger as unknown as Record<symbol, unknown>)[pino.symbols.streamSym];
+  return stream instanceof LineWriter ? stream : undefined;
 }
 
 function build(options: LoggerOptions, destination: DestinationStream): Logger {

@@ -1,15 +1,20 @@
-import type { Logger } from '@gatehouse/kit';
+import { type Logger, lineSink } from '@gatehouse/kit';
 import type { RequestContext } from '../context.ts';
 import type { GatewayMetrics } from '../metrics.ts';
 import type { RequestTracing } from '../tracing.ts';
+import { createAccessLineSerializer } from './access-line.ts';
 
 export type AccessLog = (ctx: RequestContext, status: number) => void;
 
 /**
  * The end of every exchange: its metrics, its server span and one access line.
  * Access lines carry only fields the gateway chose (never a header, token,
- * ticket or body), so the wildcard redaction every other line gets is skipped
- * for them; `path` is never logged (a WebSocket ticket travels in the query).
+ * ticket or body), so they are serialised by hand (access-line.ts) rather
+ * than through pino's redaction; `path` is never logged (a WebSocket ticket
+ * travels in the query). The line goes to the logger's LineWriter, which
+ * writes in large batches off the event loop; when the output falls behind,
+ * lines of successful answers may be dropped (and counted), those of error
+ * answers (status ≥ 400) are kept up to the writer's hard bound.
  */
 export function createAccessLog(options: {
   readonly logger: Logger;
@@ -19,31 +24,15 @@ export function createAccessLog(options: {
 }): AccessLog {
   const { metrics, tracing } = options;
   const logAccess = options.enabled && options.logger.isLevelEnabled('info');
-  const accessLogger = options.logger.child({}, { redact: [] });
+  const line = createAccessLineSerializer(options.logger);
+  const sink = lineSink(options.logger);
   return function accessLog(ctx, status) {
-    const seconds = (performance.now() - ctx.started) / 1000;
+    const elapsedMs = performance.now() - ctx.started;
     const route = ctx.route?.id ?? 'unmatched';
-    metrics.observe(ctx.method, route, status, seconds);
+    metrics.observe(ctx.method, route, status, elapsedMs / 1000);
     metrics.inFlight.dec();
     tracing?.endServer(ctx, route, status);
     if (!logAccess) return;
-    accessLogger.info(
-      {
-        requestId: ctx.requestId,
-        traceId: ctx.traceId,
-        method: ctx.method,
-        route,
-        upstream: ctx.route?.upstream.name,
-        status,
-        durationMs: Math.round(seconds * 100_000) / 100,
-        upstreamMs: ctx.upstreamMs === undefined ? undefined : Math.round(ctx.upstreamMs * 100) / 100,
-        userId: ctx.identity?.sub,
-        tenantId: ctx.identity?.tid,
-        clientIp: ctx.clientIp,
-        reason: ctx.failure,
-        ...(ctx.socket === undefined ? {} : { upgrade: true }),
-      },
-      'request',
-    );
+    sink(line(ctx, status, Math.round(elapsedMs * 100) / 100, route), status >= 400);
   };
 }

@@ -33,10 +33,10 @@ export interface AuthenticateDeps {
  * `Authorization: Bearer` header with a token the verifier accepts.
  */
 export function createAuthenticate({ verifier, onFailure, metrics, tracing }: AuthenticateDeps) {
-  const cacheHit = metrics?.tokenCacheLookups.labels({ result: 'hit' });
-  const cacheMiss = metrics?.tokenCacheLookups.labels({ result: 'miss' });
-  const valid = metrics?.tokenVerification.labels({ result: 'valid' });
-  const rejected = metrics?.tokenVerification.labels({ result: 'invalid' });
+  const cacheHit = metrics?.tokenCacheLookups.series({ result: 'hit' });
+  const cacheMiss = metrics?.tokenCacheLookups.series({ result: 'miss' });
+  const valid = metrics?.tokenVerification.series({ result: 'valid' });
+  const rejected = metrics?.tokenVerification.series({ result: 'invalid' });
 
   /** A signature and claims check (a token not seen before), timed and traced. */
   function verify(ctx: RequestContext, token: string): Promise<Identity> {
