@@ -6,10 +6,19 @@ import { describeMachine } from './lib/machine.ts';
 import { type BenchOptions, plannedSeconds, readOptions } from './lib/options.ts';
 import { gatewayRevision, writeReport } from './lib/output.ts';
 import { setUpPinning } from './lib/pin.ts';
-import { buildRows, disturbance, fullVsFoundation, observabilityCost, textTable } from './lib/report.ts';
+import {
+  accessLogCost,
+  buildRows,
+  disturbance,
+  fullVsFoundation,
+  gatewayVsPeers,
+  observabilityCost,
+  textTable,
+  verificationCost,
+} from './lib/report.ts';
 import { runRounds } from './lib/rounds.ts';
 import { startAll, type TokenSource } from './lib/setup.ts';
-import { createSigner, tokenPool } from './lib/tokens.ts';
+import { createSigner, tokenPool, verificationFloorUs } from './lib/tokens.ts';
 import type { Server } from './servers/server.ts';
 
 /**
@@ -30,7 +39,10 @@ function prepareTokens(o: BenchOptions) {
     reused,
     next: () => pool[used++ % pool.length] as string,
   };
-  return { signer, source, pool, used: () => used, ms: performance.now() - started };
+  const ms = performance.now() - started;
+  // The floor of a fresh token's verification: node:crypto on the same key, measured here before the load.
+  const floorUs = pool.length > 0 ? verificationFloorUs(signer, pool) : undefined;
+  return { signer, source, pool, floorUs, used: () => used, ms };
 }
 
 const duration = (s: number) => (s < 90 ? `${s} s` : `${Math.round(s / 60)} min`);
@@ -86,11 +98,14 @@ async function main(): Promise<void> {
       tokens.pool.length === 0
         ? undefined
         : `fresh-token run: ${tokens.used()} requests built from a pool of ${tokens.pool.length} distinct tokens${tokens.used() > tokens.pool.length ? ` (the pool wrapped ${Math.floor(tokens.used() / tokens.pool.length)}×; a token came back only after ${tokens.pool.length} others)` : ' (no token sent twice)'}`;
-    const target = fullVsFoundation(rows);
-    const observability = observabilityCost(rows);
     const notes = [
-      ...(target === undefined ? [] : [target]),
-      ...(observability === undefined ? [] : [observability]),
+      ...[
+        gatewayVsPeers(rows),
+        fullVsFoundation(rows),
+        observabilityCost(rows),
+        accessLogCost(rows),
+        verificationCost(rows, tokens.floorUs),
+      ].filter((n) => n !== undefined),
       `gateways: LOG_LEVEL=${o.gatewayLogLevel} and the access log on (config default) in the foundation and the full-pipeline gateway alike: ${['info', 'debug', 'trace'].includes(o.gatewayLogLevel) ? 'one JSON line per request, stdout to a log file in the scratch directory' : 'the access-log record is built but the level drops it'}`,
       `pinning: ${pinning.enabled ? pinning.reason : `off (${pinning.reason})`}`,
       `tokens: ${o.alg}${o.alg === 'EdDSA' ? ' (Ed25519, static public JWK in the gateway config)' : ' (hs256Secret)'}` +

@@ -10,6 +10,7 @@ export const CONTENDERS = [
   'gateway-reused',
   'gateway-fresh',
   'gateway-full',
+  'gateway-nolog',
   'gateway-bare',
   'gateway-traced',
   'fast-gateway',

@@ -17,6 +17,7 @@ export const LABELS: Record<ContenderId, string> = {
   'gateway-reused': 'gateway (reused token)',
   'gateway-fresh': 'gateway (fresh token)',
   'gateway-full': 'gateway, full pipeline + Redis',
+  'gateway-nolog': 'gateway (reused token), access log off',
   'gateway-bare': 'gateway, metrics and tracing off',
   'gateway-traced': 'gateway, metrics + tracing (10%)',
   'fast-gateway': 'fast-gateway (no auth)',
@@ -130,11 +131,13 @@ export async function startAll(
     }
   }
 
-  // What observability costs: the reused-token gateway with its metrics off and no tracing, and
-  // with metrics and tracing on (10% of traces sampled, spans sent over OTLP to a sink).
-  for (const id of ['gateway-bare', 'gateway-traced'] as const) {
+  // What observability costs: the reused-token gateway with its access log off; with its metrics
+  // off and no tracing; and with metrics and tracing on (10% of traces sampled, spans sent over
+  // OTLP to a sink).
+  for (const id of ['gateway-nolog', 'gateway-bare', 'gateway-traced'] as const) {
     if (!wants(o, id) || gatewayMissing() !== undefined) continue;
     const traced = id === 'gateway-traced';
+    const accessLog = id !== 'gateway-nolog';
     const sink = traced ? await startOtlpSink(ctx) : undefined;
     if (sink !== undefined) servers.push(sink);
     const gw = await startGateway(ctx, upstream.url, signer, {
@@ -142,7 +145,8 @@ export async function startAll(
       logLevel: o.gatewayLogLevel,
       config: (port, adminPort) => ({
         ...gatewayConfig(port, adminPort, upstream.url, signer),
-        metrics: traced,
+        metrics: traced || id === 'gateway-nolog',
+        accessLog,
       }),
       env:
         sink === undefined

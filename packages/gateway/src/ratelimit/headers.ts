@@ -14,14 +14,30 @@ import type { RateLimitDecision } from './types.ts';
  * come from config, but a header must never be malformed).
  */
 export function rateLimitHeaders(decision: RateLimitDecision): Record<string, string> {
-  const name = sfString(decision.policy.name);
-  const window = Math.max(1, Math.ceil(decision.policy.windowSeconds));
+  const policy = policyHeader(decision.policy, decision.limit);
   const headers: Record<string, string> = {
-    'RateLimit-Policy': `${name};q=${decision.limit};w=${window}`,
-    RateLimit: `${name};r=${Math.max(0, decision.remaining)};t=${decision.resetSeconds}`,
+    'RateLimit-Policy': policy.header,
+    RateLimit: `${policy.name};r=${Math.max(0, decision.remaining)};t=${decision.resetSeconds}`,
   };
   if (!decision.allowed) headers['Retry-After'] = String(Math.max(1, decision.retryAfterSeconds));
   return headers;
+}
+
+type Policy = RateLimitDecision['policy'];
+
+// Policies are config objects that live as long as the process: their header text is made once
+// per policy (and limit), not on every request.
+const policyHeaders = new WeakMap<Policy, { name: string; limit: number; header: string }>();
+
+function policyHeader(policy: Policy, limit: number): { name: string; header: string } {
+  let cached = policyHeaders.get(policy);
+  if (cached === undefined || cached.limit !== limit) {
+    const name = sfString(policy.name);
+    const window = Math.max(1, Math.ceil(policy.windowSeconds));
+    cached = { name, limit, header: `${name};q=${limit};w=${window}` };
+    policyHeaders.set(policy, cached);
+  }
+  return cached;
 }
 
 /** RFC 9651 sf-string: printable ASCII (0x20–0x7E) in quotes, with `\` and `"` escaped. */
