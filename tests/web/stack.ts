@@ -94,6 +94,15 @@ export interface StackOptions {
   readonly authEnv?: Record<string, string>;
   /** Start the chat and billing services too. */
   readonly product?: boolean;
+  /** The gateway's leeway past a token's `exp` (30 s in config/gateway.yaml). */
+  readonly clockToleranceSeconds?: number;
+}
+
+/** Sets the gateway's token clock leeway in its YAML; fails loudly if the `auth:` block moved. */
+function withClockTolerance(yaml: string, seconds: number | undefined): string {
+  if (seconds === undefined) return yaml;
+  if (!/^auth:\n/m.test(yaml)) throw new Error('config/gateway.yaml has no top-level auth: block');
+  return yaml.replace(/^auth:\n/m, `auth:\n  clockToleranceSeconds: ${seconds}\n`);
 }
 
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
@@ -102,8 +111,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const origin = `http://127.0.0.1:${gatewayPort}`;
   const env: Record<string, string> = {
     ...baseEnv(),
-    // Plain http on loopback: the refresh cookie cannot be Secure here (as with npm start).
-    AUTH_COOKIE_INSECURE_DEV: 'true',
+    // The refresh cookie as in production (`__Host-`, Secure): Chromium takes Secure cookies from
+    // http://127.0.0.1, a potentially trustworthy origin, so no development switch is needed.
     AUTH_ALLOWED_ORIGINS: origin,
     AUTH_PUBLIC_URL: origin,
     AUTH_TRUSTED_PROXIES: '127.0.0.1/32',
@@ -139,7 +148,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const upstreamUrl = (name: string, fallback: string) =>
     running.find((r) => r.name === name)?.url ?? fallback;
   const gateway = await startGatewayProcess(auth.url, env, {}, (config) =>
-    config
+    withClockTolerance(config, options.clockToleranceSeconds)
       .replace('listen: { host: 127.0.0.1, port: 0 }', `listen: { host: 127.0.0.1, port: ${gatewayPort} }`)
       .replaceAll('http://127.0.0.1:4000', web.url)
       .replaceAll('http://127.0.0.1:4002', upstreamUrl('chat', 'http://127.0.0.1:4002'))
