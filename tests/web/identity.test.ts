@@ -191,6 +191,16 @@ describe('web app: identity pages in Chromium', { skip, timeout: 900_000 }, () =
     await p.getByLabel(`Role of ${bob.name}`, { exact: true }).selectOption('admin');
     await p.getByRole('button', { name: `Save the role of ${bob.name}` }).click();
     await p.getByRole('button', { name: `Save the role of ${bob.name}` }).isDisabled();
+    // Seats used of the free plan's, as billing's catalogue has them.
+    const catalogue = (await (await fetch(`${stack.url}/api/billing/plans`)).json()) as {
+      plans: { id: string; entitlements: { seats: number } }[];
+    };
+    const freeSeats = catalogue.plans.find((plan) => plan.id === 'free')?.entitlements.seats;
+    assert.ok(freeSeats !== undefined, 'billing serves a free plan');
+    await p
+      .getByTestId('seat-usage')
+      .filter({ hasText: `2 of ${freeSeats} seats used.` })
+      .waitFor();
     await expectAccessible(p, 'team (owner)');
     await screenshot(p, 'team', shots);
 
