@@ -96,6 +96,11 @@ export interface StackOptions {
   readonly product?: boolean;
   /** The gateway's leeway past a token's `exp` (30 s in config/gateway.yaml). */
   readonly clockToleranceSeconds?: number;
+  /**
+   * Redis for chat and billing, as in a deployment: billing's entitlement records then reach
+   * chat (without it chat applies the free plan's send limit to every tenant).
+   */
+  readonly redisUrl?: string;
 }
 
 /** Sets the gateway's token clock leeway in its YAML; fails loudly if the `auth:` block moved. */
@@ -118,16 +123,24 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     AUTH_TRUSTED_PROXIES: '127.0.0.1/32',
     ...options.authEnv,
   };
-  const secret = { GATEWAY_ASSERTION_SECRET: env.GATEWAY_ASSERTION_SECRET as string };
+  const productEnv: Record<string, string> = {
+    GATEWAY_ASSERTION_SECRET: env.GATEWAY_ASSERTION_SECRET as string,
+    ...(options.redisUrl === undefined ? {} : { REDIS_URL: options.redisUrl }),
+  };
   // The identity service first, alone: PGlite's start is CPU-bound, and on a loaded machine four
   // at once can take minutes. Then the others together.
   const auth = await startAuthProcess(env);
   const starts = [startService('web', { WEB_PORT: '0' })];
   if (options.product === true) {
     starts.push(
-      startService('chat', { ...secret, CHAT_PORT: '0', CHAT_DB_MEMORY: 'true', CHAT_PUBLIC_URL: origin }),
+      startService('chat', {
+        ...productEnv,
+        CHAT_PORT: '0',
+        CHAT_DB_MEMORY: 'true',
+        CHAT_PUBLIC_URL: origin,
+      }),
       startService('billing', {
-        ...secret,
+        ...productEnv,
         BILLING_PORT: '0',
         BILLING_DB_MEMORY: 'true',
         BILLING_PUBLIC_URL: origin,
