@@ -1,125 +1,79 @@
-import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { gzipSync } from 'node:zlib';
-import { openPage, PASSWORD, startStack, uniqueEmail } from '../../tests/web/stack.ts';
-import { signInInUi } from '../../tests/web/ui.ts';
+import { loadavg } from 'node:os';
+import { startRedis } from '../../scripts/backends.ts';
+import { startStack } from '../../tests/web/stack.ts';
+import { describeMachine } from '../lib/machine.ts';
+import { gatewayRevision } from '../lib/output.ts';
+import { measureFirstLoad, servedGzipBytes } from './page-load.ts';
+import { type WebReport, writeWebReport } from './report.ts';
+import { measureSendToScreen } from './send-to-screen.ts';
+import { setUpTeam } from './team.ts';
 
 /**
- * `node bench/web/first-load.ts [messages]`: the web app in the system
- * Chromium through the real gateway, as the browser suites run it.
- * - JavaScript of the chat page: bytes on disk and gzip -9 (the target: ≤ 200 KB gzip), and
- *   what the browser actually transferred (the server picks brotli when offered);
- * - first load of the chat page, signed in (a warm cookie, a cold cache): time from navigation
- *   until the conversation list shows (target ≤ 1 s), median of 5 fresh contexts;
- * - send → screen: one browser sends, another shows it; both pages stamp Date.now() (one clock),
- *   p50/p99 over N messages (target p99 ≤ 100 ms).
- * Absolute figures depend on the machine's load: run it alone.
+ * `npm run web [messages] [loads]` in bench/ (or `node web/first-load.ts …`):
+ * the web app in the system Chromium through the real gateway — the browser
+ * suites' platform (identity, chat, billing, web, gateway as real processes),
+ * with Redis for chat and billing as in a deployment.
+ *
+ * - the chat page's JavaScript: bytes the gateway serves gzip-compressed (target ≤ 200 KB),
+ *   and what Chromium transferred (brotli, which it offers);
+ * - first load of the chat page for a person who signed in earlier, cold cache: navigation
+ *   start → the conversation list shows (target ≤ 1 s); `loads` fresh contexts (default 10);
+ * - send → the other browser's screen, `messages` of them (default 200, after 10 not counted):
+ *   p50 and p99 (target p99 ≤ 100 ms).
+ *
+ * Writes results/web-first-load.json and .md and prints the table. Absolute figures depend on
+ * the machine's load: run it alone.
  */
 
-const N = Number(process.argv[2] ?? 50);
-const dist = join(import.meta.dirname, '..', '..', 'packages', 'web', 'dist', 'assets');
+const WARMUP = 10;
+/** Chat's send limit on the premium plan is 600 a minute per person; stay below it. */
+const MAX_MESSAGES = 550;
 
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] as number;
+function count(arg: string | undefined, fallback: number, min: number, max: number, name: string): number {
+  const n = arg === undefined ? fallback : Number(arg);
+  if (!Number.isInteger(n) || n < min || n > max)
+    throw new Error(`${name} must be an integer from ${min} to ${max}, not ${arg}`);
+  return n;
 }
 
-const stack = await startStack({ product: true });
+// Fewer than 200 only for a quick check: p99 of fewer than 100 messages is their maximum.
+const messages = count(process.argv[2], 200, 1, MAX_MESSAGES - WARMUP, 'messages');
+const loads = count(process.argv[3], 10, 1, 100, 'loads');
+
+const redis = await startRedis();
+if (typeof redis === 'string') throw new Error(`the web bench needs Redis: ${redis}`);
+const started = new Date();
+const loadBefore = loadavg();
+const revision = gatewayRevision();
+const stack = await startStack({ product: true, redisUrl: redis.env.GATEHOUSE_TEST_REDIS_URL as string });
 try {
-  const email = uniqueEmail('bench');
-  const reg = await fetch(`${stack.url}/api/auth/register`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ email, password: PASSWORD, name: 'Bench', tenantName: 'Bench' }),
-  });
-  const token = ((await reg.json()) as { accessToken: string }).accessToken;
-  const created = await fetch(`${stack.url}/api/chat/conversations`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-    body: JSON.stringify({ kind: 'public', name: 'bench' }),
-  });
-  const channel = ((await created.json()) as { id: string }).id;
-
-  let jsRaw = 0;
-  let jsGzip = 0;
-  for (const f of readdirSync(dist).filter((f) => f.endsWith('.js'))) {
-    const b = readFileSync(join(dist, f));
-    jsRaw += b.length;
-    jsGzip += gzipSync(b, { level: 9 }).length;
-  }
-
-  const loads: number[] = [];
-  let transferred = 0;
-  for (let i = 0; i < 5; i++) {
-    const w = await openPage(stack);
-    await w.page.goto('/sign-in');
-    await signInInUi(w.page, email);
-    await w.page.getByRole('heading', { level: 1, name: 'Welcome, Bench' }).waitFor();
-    const fresh = await stack.browser.newContext({
-      baseURL: stack.url,
-      storageState: await w.context.storageState(),
+  const team = await setUpTeam(stack);
+  process.stdout.write(`web bench: ${loads} first loads of /chat…\n`);
+  const firstLoad = await measureFirstLoad(stack, team, loads);
+  const scripts = firstLoad.cold[0]?.scripts ?? [];
+  if (scripts.length === 0) throw new Error('the chat page loaded no JavaScript file');
+  const javascript = [];
+  for (const s of scripts)
+    javascript.push({
+      path: s.path,
+      bytes: s.decodedBodySize,
+      gzipServed: await servedGzipBytes(stack, s.path),
+      brotliTransferred: s.encodedBodySize,
     });
-    const p = await fresh.newPage();
-    let js = 0;
-    p.on('response', async (r) => {
-      if (r.url().endsWith('.js')) js += Number((await r.headerValue('content-length')) ?? 0);
-    });
-    const t0 = Date.now();
-    await p.goto('/chat');
-    await p
-      .getByRole('navigation', { name: 'Conversations' })
-      .getByRole('link', { name: '#bench' })
-      .waitFor();
-    loads.push(Date.now() - t0);
-    transferred = js;
-    await fresh.close();
-    await w.context.close();
-  }
-  loads.sort((a, b) => a - b);
-
-  const sender = await openPage(stack);
-  const receiver = await openPage(stack);
-  for (const w of [sender, receiver]) {
-    await w.page.goto(`/chat/${channel}`);
-    await signInInUi(w.page, email);
-    await w.page.getByRole('heading', { level: 2, name: '#bench' }).waitFor();
-    await w.page.getByText('Connecting to live updates').waitFor({ state: 'detached' });
-  }
-  await receiver.page.evaluate(`window.__seen = {};
-    new MutationObserver(() => {
-      for (const p of document.querySelectorAll('.messages .body')) {
-        const m = /^bench-(\\d+)$/.exec(p.textContent);
-        if (m && !(m[1] in window.__seen)) window.__seen[m[1]] = Date.now();
-      }
-    }).observe(document.body, { subtree: true, childList: true, characterData: true });`);
-  const box = sender.page.getByLabel('Message #bench');
-  const latencies: number[] = [];
-  for (let i = 0; i < N; i++) {
-    await box.fill(`bench-${i}`);
-    const sent = await sender.page.evaluate(`(() => { const t = Date.now();
-      document.querySelector('.composer textarea').dispatchEvent(new KeyboardEvent('keydown', { key: 'Enter', bubbles: true }));
-      return t; })()`);
-    await receiver.page.waitForFunction(`window.__seen[${i}] !== undefined`, undefined, { polling: 5 });
-    const seen = (await receiver.page.evaluate(`window.__seen[${i}]`)) as number;
-    latencies.push(seen - (sent as number));
-  }
-  latencies.sort((a, b) => a - b);
-
-  const out = {
-    javascript: {
-      files: 'packages/web/dist/assets/*.js',
-      bytes: jsRaw,
-      gzip9: jsGzip,
-      transferredByChromium: transferred,
-    },
-    firstLoadMs: { median: percentile(loads, 50), all: loads },
-    sendToScreenMs: {
-      n: N,
-      p50: percentile(latencies, 50),
-      p99: percentile(latencies, 99),
-      max: latencies.at(-1),
-    },
+  process.stdout.write(`web bench: send → screen, ${WARMUP} + ${messages} messages…\n`);
+  const sendToScreen = await measureSendToScreen(stack, team, messages, WARMUP);
+  const report: WebReport = {
+    date: started.toISOString(),
+    command: `cd bench && npm run web -- ${messages} ${loads}`,
+    revision,
+    machine: describeMachine(),
+    loadAverage: { atStart: loadBefore, atEnd: loadavg() },
+    javascript,
+    firstLoad,
+    sendToScreen,
   };
-  process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
+  process.stdout.write(`\n${writeWebReport(report)}\n`);
 } finally {
   await stack.stop();
+  redis.stop();
 }

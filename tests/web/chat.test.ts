@@ -248,16 +248,35 @@ describe('web app: chat and billing in Chromium', { skip, timeout: 900_000 }, ()
   it('upgrades the plan and shows the new limits; a member sees them without the buttons', async () => {
     const p = ada.page;
     const catalogue = (await api(stack, '/api/billing/plans')).body as unknown as {
-      plans: { id: string; entitlements: { seats: number } }[];
+      plans: { id: string; name: string; entitlements: { seats: number; messageQuota: number | null } }[];
     };
-    const seats = (plan: string) =>
-      new RegExp(`^${catalogue.plans.find((x) => x.id === plan)?.entitlements.seats.toLocaleString('en')}$`);
+    const limitText = (n: number | null) => (n === null ? 'unlimited' : n.toLocaleString('en'));
+    const planOf = (id: string) => catalogue.plans.find((x) => x.id === id)!.entitlements;
+    const seats = (plan: string) => new RegExp(`^${limitText(planOf(plan).seats)}$`);
     await p.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Billing' }).click();
     await p.getByTestId('current-plan').filter({ hasText: 'Free' }).waitFor();
     await p
       .getByTestId('seats')
       .filter({ hasText: seats('free') })
       .waitFor();
+    await p
+      .getByTestId('usage')
+      .filter({ hasText: new RegExp(` of ${limitText(planOf('free').messageQuota)}$`) })
+      .waitFor();
+    // Every plan's seats and messages as billing's catalogue has them (the free plan's included).
+    const table = p.getByRole('table', { name: 'Plans' });
+    for (const plan of catalogue.plans) {
+      const cells = table
+        .getByRole('row')
+        .filter({ has: p.getByRole('cell', { name: plan.name, exact: true }) })
+        .getByRole('cell');
+      assert.equal(await cells.nth(2).textContent(), limitText(plan.entitlements.seats), `${plan.id} seats`);
+      assert.equal(
+        await cells.nth(3).textContent(),
+        limitText(plan.entitlements.messageQuota),
+        `${plan.id} messages per period`,
+      );
+    }
     await expectAccessible(p, 'billing (owner)');
     await p.getByRole('button', { name: 'Switch to Standard' }).click();
     await p.getByText("Your team's plan is now set to Standard.").waitFor();

@@ -94,6 +94,20 @@ export interface StackOptions {
   readonly authEnv?: Record<string, string>;
   /** Start the chat and billing services too. */
   readonly product?: boolean;
+  /** The gateway's leeway past a token's `exp` (30 s in config/gateway.yaml). */
+  readonly clockToleranceSeconds?: number;
+  /**
+   * Redis for chat and billing, as in a deployment: billing's entitlement records then reach
+   * chat (without it chat applies the free plan's send limit to every tenant).
+   */
+  readonly redisUrl?: string;
+}
+
+/** Sets the gateway's token clock leeway in its YAML; fails loudly if the `auth:` block moved. */
+function withClockTolerance(yaml: string, seconds: number | undefined): string {
+  if (seconds === undefined) return yaml;
+  if (!/^auth:\n/m.test(yaml)) throw new Error('config/gateway.yaml has no top-level auth: block');
+  return yaml.replace(/^auth:\n/m, `auth:\n  clockToleranceSeconds: ${seconds}\n`);
 }
 
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
@@ -102,23 +116,31 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const origin = `http://127.0.0.1:${gatewayPort}`;
   const env: Record<string, string> = {
     ...baseEnv(),
-    // Plain http on loopback: the refresh cookie cannot be Secure here (as with npm start).
-    AUTH_COOKIE_INSECURE_DEV: 'true',
+    // The refresh cookie as in production (`__Host-`, Secure): Chromium takes Secure cookies from
+    // http://127.0.0.1, a potentially trustworthy origin, so no development switch is needed.
     AUTH_ALLOWED_ORIGINS: origin,
     AUTH_PUBLIC_URL: origin,
     AUTH_TRUSTED_PROXIES: '127.0.0.1/32',
     ...options.authEnv,
   };
-  const secret = { GATEWAY_ASSERTION_SECRET: env.GATEWAY_ASSERTION_SECRET as string };
+  const productEnv: Record<string, string> = {
+    GATEWAY_ASSERTION_SECRET: env.GATEWAY_ASSERTION_SECRET as string,
+    ...(options.redisUrl === undefined ? {} : { REDIS_URL: options.redisUrl }),
+  };
   // The identity service first, alone: PGlite's start is CPU-bound, and on a loaded machine four
   // at once can take minutes. Then the others together.
   const auth = await startAuthProcess(env);
   const starts = [startService('web', { WEB_PORT: '0' })];
   if (options.product === true) {
     starts.push(
-      startService('chat', { ...secret, CHAT_PORT: '0', CHAT_DB_MEMORY: 'true', CHAT_PUBLIC_URL: origin }),
+      startService('chat', {
+        ...productEnv,
+        CHAT_PORT: '0',
+        CHAT_DB_MEMORY: 'true',
+        CHAT_PUBLIC_URL: origin,
+      }),
       startService('billing', {
-        ...secret,
+        ...productEnv,
         BILLING_PORT: '0',
         BILLING_DB_MEMORY: 'true',
         BILLING_PUBLIC_URL: origin,
@@ -139,7 +161,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const upstreamUrl = (name: string, fallback: string) =>
     running.find((r) => r.name === name)?.url ?? fallback;
   const gateway = await startGatewayProcess(auth.url, env, {}, (config) =>
-    config
+    withClockTolerance(config, options.clockToleranceSeconds)
       .replace('listen: { host: 127.0.0.1, port: 0 }', `listen: { host: 127.0.0.1, port: ${gatewayPort} }`)
       .replaceAll('http://127.0.0.1:4000', web.url)
       .replaceAll('http://127.0.0.1:4002', upstreamUrl('chat', 'http://127.0.0.1:4002'))

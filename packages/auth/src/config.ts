@@ -15,6 +15,13 @@ import { z } from 'zod';
 export const OWASP_ARGON2 = { memoryCost: 19_456, timeCost: 2, parallelism: 1 } as const;
 
 export const MAX_ACCESS_TTL_SECONDS = 900;
+/** The shortest access-token lifetime in production: shorter ones only multiply refreshes. */
+export const MIN_ACCESS_TTL_SECONDS = 60;
+/**
+ * Outside production a test may ask for tokens that expire within seconds, to
+ * watch a real expiry (the browser suite's session that outlives its tokens).
+ */
+export const MIN_DEV_ACCESS_TTL_SECONDS = 5;
 
 export interface SigningKeyInput {
   readonly jwk: Record<string, unknown>;
@@ -76,7 +83,7 @@ const envSchema = z
     AUTH_ISSUER: z.string().min(1).optional(),
     AUTH_AUDIENCE: z.string().min(1).optional(),
     AUTH_SIGNING_KEYS: z.string().optional(),
-    AUTH_ACCESS_TTL_SECONDS: int(60, MAX_ACCESS_TTL_SECONDS),
+    AUTH_ACCESS_TTL_SECONDS: int(MIN_DEV_ACCESS_TTL_SECONDS, MAX_ACCESS_TTL_SECONDS),
     AUTH_REFRESH_TTL_SECONDS: int(300, 90 * 86_400),
     AUTH_REFRESH_REUSE_GRACE_SECONDS: int(0, 30),
     AUTH_KEY_PUBLISH_LEAD_SECONDS: int(0, 86_400),
@@ -111,6 +118,9 @@ const envSchema = z
     if (env.AUTH_ALLOWED_ORIGINS === undefined) issue('AUTH_ALLOWED_ORIGINS', 'is required in production');
     if (env.AUTH_PUBLIC_URL === undefined) issue('AUTH_PUBLIC_URL', 'is required in production');
     if (env.AUTH_COOKIE_INSECURE_DEV !== undefined) issue('AUTH_COOKIE_INSECURE_DEV', 'is development-only');
+    if (env.AUTH_ACCESS_TTL_SECONDS !== undefined && env.AUTH_ACCESS_TTL_SECONDS < MIN_ACCESS_TTL_SECONDS) {
+      issue('AUTH_ACCESS_TTL_SECONDS', `must be at least ${MIN_ACCESS_TTL_SECONDS} in production`);
+    }
     if (env.AUTH_ARGON2_MEMORY_KIB !== undefined && env.AUTH_ARGON2_MEMORY_KIB < OWASP_ARGON2.memoryCost) {
       issue('AUTH_ARGON2_MEMORY_KIB', `must be at least ${OWASP_ARGON2.memoryCost} in production`);
     }

@@ -25,6 +25,7 @@ test('production refuses to start without keys, issuer, origins; refuses dev-onl
     AUTH_DB_MEMORY: 'true',
     AUTH_ARGON2_MEMORY_KIB: '1024',
     AUTH_ARGON2_TIME_COST: '1',
+    AUTH_ACCESS_TTL_SECONDS: '30',
   });
   for (const name of [
     'AUTH_SIGNING_KEYS',
@@ -35,6 +36,7 @@ test('production refuses to start without keys, issuer, origins; refuses dev-onl
     'AUTH_DB_MEMORY',
     'AUTH_ARGON2_MEMORY_KIB',
     'AUTH_ARGON2_TIME_COST',
+    'AUTH_ACCESS_TTL_SECONDS',
   ]) {
     assert.ok(
       issues.some((p) => p.startsWith(name)),
@@ -65,6 +67,27 @@ test('every problem at once, naming the variable; unknown AUTH_ variables are ty
     issues.some((p) => p.includes('AUTH_PROT')),
     issues.join(' | '),
   );
+});
+
+test('tokens of a few seconds only outside production (a test watching a real expiry), never below 5 s', () => {
+  const secret = randomSecret();
+  assert.equal(
+    loadConfig({ GATEWAY_ASSERTION_SECRET: secret, AUTH_ACCESS_TTL_SECONDS: '5' }).tokens.accessTtlSeconds,
+    5,
+  );
+  for (const ttl of ['4', '0', '-1', '2.5'])
+    assert.ok(
+      problems({ GATEWAY_ASSERTION_SECRET: secret, AUTH_ACCESS_TTL_SECONDS: ttl }).some((p) =>
+        p.startsWith('AUTH_ACCESS_TTL_SECONDS'),
+      ),
+      ttl,
+    );
+  const production = (ttl: string) =>
+    problems({ NODE_ENV: 'production', GATEWAY_ASSERTION_SECRET: secret, AUTH_ACCESS_TTL_SECONDS: ttl });
+  assert.ok(
+    production('59').some((p) => p.startsWith('AUTH_ACCESS_TTL_SECONDS') && p.includes('production')),
+  );
+  assert.ok(!production('60').some((p) => p.startsWith('AUTH_ACCESS_TTL_SECONDS')));
 });
 
 test('development defaults: OWASP argon2, 10 minute tokens, PGlite under .data/auth', () => {
