@@ -1,262 +1,256 @@
-import { randomUUID } from 'node:crypto';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { Redis } from 'ioredis';
-import WebSocket from 'ws';
-import { type AssertedIdentity, createAssertionSigner } from '../packages/kit/src/assertion.ts';
-import {
-  entitlementFields,
-  entitlementKey,
-  FREE_ENTITLEMENT,
-} from '../packages/kit/src/contracts/entitlement.ts';
-import { freePort, startPostgres, startRedis } from '../scripts/backends.ts';
-import { type Child, spawnChild, waitForHttp } from './lib/child.ts';
-import { cpuMs } from './lib/cpu.ts';
+import { MESSAGES_PER_MINUTE } from '../packages/kit/src/contracts/entitlement.ts';
+import type { Mode } from './lib/chat-access.ts';
+import { type Measured, type ModeResult, runMode, type ServiceProcess } from './lib/chat-mode.ts';
+import { chatCommandLine, readChatOptions, usage } from './lib/chat-options.ts';
+import { BENCH_ENTITLEMENT, populate } from './lib/chat-population.ts';
+import { type ChatReport, renderMarkdown, runNotes, summary } from './lib/chat-report.ts';
+import { httpCall, keepAliveAgent } from './lib/http-call.ts';
 import { describeMachine } from './lib/machine.ts';
+import { MailLog } from './lib/mail-log.ts';
+import { openFileLimit } from './lib/memory.ts';
+import { gatewayRevision } from './lib/output.ts';
+import { startChat } from './servers/chat.ts';
+import { CHAT_GATEWAY_CHANGES, startChatGateway } from './servers/gateway-chat.ts';
+import { startIdentity } from './servers/identity.ts';
+import { startPostgres } from './servers/postgres.ts';
+import { findRedis, startRedis } from './servers/redis.ts';
+import type { Server, ServerContext } from './servers/server.ts';
 
 /**
- * `npm --prefix bench run chat`: the chat service's fan-out, two instances on
- * one Postgres and one Redis, on this machine. Clients connect to both
- * instances alternately (the direct path: no gateway in front), one channel
- * per `CHAT_BENCH_MEMBERS` clients; a sender posts `CHAT_BENCH_RATE` messages
- * a second through both instances for `CHAT_BENCH_SECONDS`. Reported:
- * send→deliver latency on every member's socket (p50, p99, max), messages
- * lost, CPU of the chat instances per delivered message, memory per connected
- * client, and history reads (`limit=50`) per second. Writes results/chat.json.
- *
- * The issue's full figure is 5,000 clients in 50 channels of 100 and 500
- * messages/s through the gateway; on a 2-core machine shared with other work
- * the defaults are smaller (set the variables for the full run). Through the
- * gateway needs its WebSocket tunnel (branch ws); until then only the direct
- * path is measured.
+ * `npm --prefix bench run chat`: the chat service's real-time fan-out, as
+ * issue 13 asks, in one run: direct (clients on the two chat instances, the
+ * bench signing the gateway's assertion) and through the gateway (clients
+ * with the identity service's access tokens), side by side. Redis, Postgres,
+ * the identity service, two chat instances sharing both, and a gateway in
+ * front of each chat instance. Per mode: send→deliver latency on every
+ * member's socket (p50, p99, max), deliveries counted exactly (lost,
+ * duplicates), CPU per delivered message per process group, memory per
+ * connected client per process, history reads/s (limit=50). Writes
+ * results/chat.json and results/chat.md. `-- --help` lists the knobs.
  */
-const CLIENTS = Number(process.env.CHAT_BENCH_CLIENTS ?? 1000);
-const MEMBERS = Number(process.env.CHAT_BENCH_MEMBERS ?? 100);
-const RATE = Number(process.env.CHAT_BENCH_RATE ?? 100);
-const SECONDS = Number(process.env.CHAT_BENCH_SECONDS ?? 20);
-const READ_SECONDS = Number(process.env.CHAT_BENCH_READ_SECONDS ?? 10);
+const RESULTS = join(import.meta.dirname, 'results');
 
-const ROOT = join(import.meta.dirname, '..');
-const secret = randomUUID() + randomUUID();
-const sign = createAssertionSigner([{ kid: 'gw1', secret }]);
-let requestNo = 0;
-
-function headers(user: { sub: string; tid: string }, method: string, path: string): Record<string, string> {
-  const requestId = `bench-${++requestNo}`;
-  return {
-    'x-request-id': requestId,
-    'x-gateway-assertion': sign({ sub: user.sub, tid: user.tid, roles: ['member'] } as AssertedIdentity, {
-      method,
-      path: path.split('?')[0] as string,
-      requestId,
-    }),
-  };
+interface Stoppable {
+  readonly name: string;
+  stop(): Promise<unknown>;
 }
 
-function percentile(sorted: readonly number[], p: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] as number;
-}
-
-function rssKiB(pid: number): number {
-  const line = readFileSync(`/proc/${pid}/status`, 'utf8')
-    .split('\n')
-    .find((l) => l.startsWith('VmRSS:'));
-  return Number(/(\d+)/.exec(line ?? '')?.[1] ?? 0);
+function log(line: string): void {
+  process.stderr.write(`${line}\n`);
 }
 
 async function main(): Promise<void> {
-  const dir = mkdtempSync(join(tmpdir(), 'gatehouse-chat-bench-'));
-  const redis = await startRedis();
-  const postgres = await startPostgres();
-  if (typeof redis === 'string' || typeof postgres === 'string') {
-    throw new Error(`chat bench needs Redis and Postgres: ${typeof redis === 'string' ? redis : postgres}`);
+  const o = readChatOptions();
+  if (o === 'help') {
+    process.stdout.write(`${usage()}\n`);
+    return;
   }
-  const redisUrl = redis.env.GATEHOUSE_TEST_REDIS_URL as string;
-  const databaseUrl = postgres.env.GATEHOUSE_TEST_POSTGRES_URL as string;
-  const instances: { child: Child; url: string }[] = [];
-  const sockets: WebSocket[] = [];
+  const setupNotes: string[] = [];
+  const redisBinary = findRedis();
+  if (redisBinary === undefined)
+    throw new Error('redis-server is not installed (apt-get install -y redis-server)');
+
+  // Per-user send rate: chat refuses more than its tier's messages per user a minute.
+  const perUserPerMinute = (o.rate * 60) / o.clients;
+  if (perUserPerMinute > MESSAGES_PER_MINUTE.premium) {
+    throw new Error(
+      `${o.rate} messages/s over ${o.clients} users is ${perUserPerMinute.toFixed(0)} per user a minute: above chat's premium limit (${MESSAGES_PER_MINUTE.premium}); add clients or lower the rate`,
+    );
+  }
+  // File descriptors: this process holds every client socket, a gateway two per tunnel.
+  const fdLimit = openFileLimit();
+  const fdNeeded = 2 * Math.ceil(o.clients / 2) + 1_000;
+  if (o.clients + 1_000 > fdLimit || fdNeeded > fdLimit) {
+    throw new Error(
+      `open-file limit ${fdLimit} is too low for ${o.clients} clients (this process needs about ${o.clients + 1_000}, a gateway ${fdNeeded}): raise it (ulimit -n) first`,
+    );
+  }
+
+  const ctx: ServerContext = {
+    pinning: { enabled: false, reason: 'not pinned' },
+    dir: mkdtempSync(join(tmpdir(), 'gatehouse-bench-chat-')),
+  };
+  const started: Stoppable[] = [];
+  const stopAll = async () => {
+    for (const s of started.reverse()) await s.stop().catch(() => undefined);
+    started.length = 0;
+  };
+  process.once('SIGINT', () => {
+    log('\ninterrupted: stopping every process the bench started…');
+    stopAll().finally(() => process.exit(130));
+  });
+
+  let ok = false;
   try {
-    for (const name of ['chat-a', 'chat-b']) {
-      const port = await freePort();
-      const child = spawnChild({
+    const secret = randomBytes(32).toString('base64url');
+    const redis = await startRedis(ctx, redisBinary);
+    started.push(redis);
+    const postgres = await startPostgres();
+    let databaseUrl: string | undefined;
+    if (typeof postgres === 'string') {
+      const why = `Postgres unavailable (${postgres}): ONE chat instance on PGlite. PGlite cannot be shared by two processes, so the issue's two-instance shape is NOT measured`;
+      log(`\n!!! ${why}\n`);
+      setupNotes.push(`**${why}.**`);
+    } else {
+      started.push(postgres);
+      databaseUrl = postgres.url;
+      setupNotes.push(
+        'Postgres (throwaway server, fsync off, as the test suites run it) shared by the chat instances',
+      );
+    }
+    const identity = await startIdentity(ctx, redis.url, secret, {
+      // The development outbox (invitation tokens) is logged at info.
+      logLevel: 'info',
+      env: { AUTH_ACCESS_TTL_SECONDS: '900' },
+    });
+    started.push(identity);
+    const chats: Server[] = [];
+    // One at a time: the first runs the migrations.
+    for (const name of databaseUrl === undefined ? ['chat-a'] : ['chat-a', 'chat-b']) {
+      const chat = await startChat(ctx, {
         name,
-        command: process.execPath,
-        args: [join(ROOT, 'packages/chat/src/main.ts')],
-        logFile: join(dir, `${name}.log`),
-        env: {
-          PATH: process.env.PATH ?? '',
-          NODE_ENV: 'test',
-          LOG_LEVEL: 'warn',
-          CHAT_PORT: String(port),
-          DATABASE_URL: databaseUrl,
-          REDIS_URL: redisUrl,
-          GATEWAY_ASSERTION_SECRET: secret,
-        },
+        redisUrl: redis.url,
+        databaseUrl,
+        assertionSecret: secret,
+        logLevel: o.logLevel,
       });
-      const url = `http://127.0.0.1:${port}`;
-      await waitForHttp(`${url}/ready`, child, 60_000);
-      instances.push({ child, url });
+      started.push(chat);
+      chats.push(chat);
     }
-    const pids = instances.map((i) => i.child.pid);
-    const tid = randomUUID();
-    // Premium (600 messages per user per minute), no quota: the limits are not what is measured.
-    const admin = new Redis(redisUrl);
-    await admin.hset(
-      entitlementKey(tid),
-      entitlementFields({ ...FREE_ENTITLEMENT, tier: 'premium', messageQuota: null }),
-    );
-    await admin.quit();
-
-    const channels = Math.max(1, Math.floor(CLIENTS / MEMBERS));
-    const users = Array.from({ length: channels * MEMBERS }, () => ({ sub: randomUUID(), tid }));
-    const call = async <T>(
-      at: number,
-      user: { sub: string; tid: string },
-      method: string,
-      path: string,
-      body?: unknown,
-    ) => {
-      const res = await fetch(`${instances[at % 2]?.url}${path}`, {
-        method,
-        headers: {
-          ...headers(user, method, path),
-          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-        },
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-      });
-      if (res.status >= 300) throw new Error(`${method} ${path}: ${res.status} ${await res.text()}`);
-      return (await res.json()) as T;
-    };
-    const channelIds: string[] = [];
-    for (let c = 0; c < channels; c++) {
-      const members = users.slice(c * MEMBERS, (c + 1) * MEMBERS);
-      const created = await call<{ id: string }>(
-        c,
-        members[0] as (typeof users)[number],
-        'POST',
-        '/api/chat/conversations',
-        {
-          kind: 'private',
-          name: `bench-${c}`,
-          members: members.slice(1).map((m) => m.sub),
-        },
-      );
-      channelIds.push(created.id);
+    const gateways: Server[] = [];
+    if (o.modes.includes('gateway')) {
+      for (const [i, chat] of chats.entries()) {
+        const gateway = await startChatGateway(
+          ctx,
+          `gateway-${i + 1}`,
+          { chat: chat.url, identity: identity.url, redis: redis.url },
+          chats.length,
+          secret,
+          o.logLevel,
+        );
+        started.push(gateway);
+        gateways.push(gateway);
+      }
     }
-
-    const rssBefore = pids.map(rssKiB);
-    const latencies: number[] = [];
-    let delivered = 0;
-    const sentAt = new Map<string, number>();
-    await Promise.all(
-      users.map(
-        (user, i) =>
-          new Promise<void>((resolve, reject) => {
-            const base = (instances[i % 2] as { url: string }).url.replace('http', 'ws');
-            const ws = new WebSocket(`${base}/api/chat/ws`, {
-              headers: headers(user, 'GET', '/api/chat/ws'),
-            });
-            sockets.push(ws);
-            ws.on('message', (data) => {
-              const text = data.toString();
-              if (text.startsWith('{"type":"ready"')) return resolve();
-              if (!text.startsWith('{"type":"message.created"')) return;
-              const event = JSON.parse(text) as { message: { body: string } };
-              const sent = sentAt.get(event.message.body);
-              if (sent !== undefined) {
-                latencies.push(performance.now() - sent);
-                delivered++;
-              }
-            });
-            ws.on('error', reject);
-          }),
-      ),
+    setupNotes.push(
+      `Redis (pub/sub fan-out between the chat instances, send counters, entitlement records, the gateway's limiter and revocation feed); the identity service; ${chats.length} chat instance${chats.length === 1 ? '' : 's'} (NODE_ENV=production)` +
+        (gateways.length > 0
+          ? `; ${gateways.length} gateway process${gateways.length === 1 ? '' : 'es'} (one in front of each chat instance: an upstream has one address and the gateway does not balance between instances; together they stand for gateway replicas behind a load balancer)`
+          : ''),
+      `${o.channels} tenants with one public channel of ${o.members} members each; users registered, invited, accepted and switched through the identity service's API, channels created and joined through chat's API`,
+      `each tenant on billing's entitlement record (written to Redis as billing writes it): ${JSON.stringify(BENCH_ENTITLEMENT(o.members))} — premium allows ${MESSAGES_PER_MINUTE.premium} messages per user a minute; the bench sends ${perUserPerMinute.toFixed(1)} per user a minute, so chat's limit never refuses a send`,
+      ...(gateways.length > 0
+        ? [
+            ...CHAT_GATEWAY_CHANGES.map(
+              (c) => `gateway config: routes and websockets from config/gateway.yaml; ${c}`,
+            ),
+            `sockets through the gateway authenticate with ${o.wsAuth === 'header' ? 'the access token in Authorization on the upgrade' : 'a single-use ticket from POST /api/ws-ticket'}; tokens are refreshed right before the gateway mode (they live 15 minutes)`,
+          ]
+        : []),
+      `direct mode: the bench signs the gateway's assertion for each request and upgrade (the users' real ids, tenants and roles), as the gateway would`,
+      `client i connects to origin i mod ${chats.length} and message n goes through origin n mod ${chats.length}: half the deliveries cross instances through Redis`,
+      `load generator: this process; the sender (open loop, HTTP keep-alive) on the main thread, the sockets on ${o.workers} worker thread${o.workers === 1 ? '' : 's'}; latency from when each message was due to its arrival, on the machine's monotonic clock`,
+      `processes not pinned to cores: ${chats.length + gateways.length + 3} server processes and the load generator share ${describeMachine().cores} cores`,
+      `open-file limit ${fdLimit} (ulimit -n)`,
     );
-    await sleep(1000);
-    const rssAfter = pids.map(rssKiB);
 
-    // Open loop: one send every 1/RATE s, to both instances in turn, from members in turn.
-    const cpuStart = cpuMs(pids);
-    const total = RATE * SECONDS;
-    const started = performance.now();
-    let sendErrors = 0;
-    const sends: Promise<unknown>[] = [];
-    for (let n = 0; n < total; n++) {
-      const due = started + (n * 1000) / RATE;
-      const wait = due - performance.now();
-      if (wait > 1) await sleep(wait);
-      const c = n % channels;
-      const sender = users[c * MEMBERS + (Math.floor(n / channels) % MEMBERS)] as (typeof users)[number];
-      const body = `bench ${n}`;
-      sentAt.set(body, performance.now());
-      sends.push(
-        call(n, sender, 'POST', `/api/chat/conversations/${channelIds[c]}/messages`, { body }).catch(() => {
-          sendErrors++;
-        }),
+    log(
+      `chat bench: ${o.clients} clients in ${o.channels} channels of ${o.members}, ${o.rate} msg/s for ${o.seconds} s; modes ${o.modes.join(', ')}; logs in ${ctx.dir}`,
+    );
+    const population = await populate({
+      identityUrl: identity.url,
+      chatUrl: (chats[0] as Server).url,
+      assertionSecret: secret,
+      redisUrl: redis.url,
+      mail: new MailLog(identity.child.logFile),
+      channels: o.channels,
+      members: o.members,
+      concurrency: o.setupConcurrency,
+      log,
+    });
+    if (gateways.length > 0) await checkGateways(gateways, population.users[0]?.accessToken ?? '');
+
+    const helpers: Measured[] = [
+      redis,
+      ...(typeof postgres === 'string' ? [] : [postgres]),
+      { name: 'identity', pids: () => identity.pids() },
+    ];
+    const chatProcesses: ServiceProcess[] = chats.map((c) => ({
+      name: c.name,
+      pids: () => c.pids(),
+      metricsBase: c.url,
+    }));
+    const modes: ModeResult[] = [];
+    for (const mode of o.modes as Mode[]) {
+      log(`mode ${mode}:`);
+      if (mode === 'gateway') await population.refreshAll(o.setupConcurrency);
+      modes.push(
+        await runMode(
+          o,
+          population,
+          {
+            mode,
+            origins: (mode === 'direct' ? chats : gateways).map((s) => s.url),
+            secret,
+            wsAuth: o.wsAuth,
+            chats: chatProcesses,
+            gateways:
+              mode === 'gateway'
+                ? gateways.map((g) => ({
+                    name: g.name,
+                    pids: () => g.pids(),
+                    metricsBase: g.adminUrl as string,
+                  }))
+                : [],
+            helpers,
+          },
+          log,
+        ),
       );
     }
-    await Promise.all(sends);
-    const sendSeconds = (performance.now() - started) / 1000;
-    const expected = total * MEMBERS - sendErrors * MEMBERS;
-    const until = Date.now() + 10_000;
-    while (delivered < expected && Date.now() < until) await sleep(100);
-    const cpuSend = cpuMs(pids) - cpuStart;
-
-    // History reads: 16 concurrent readers, closed loop, through both instances.
-    let reads = 0;
-    const readUntil = performance.now() + READ_SECONDS * 1000;
-    await Promise.all(
-      Array.from({ length: 16 }, async (_, r) => {
-        while (performance.now() < readUntil) {
-          const c = (r + reads) % channels;
-          await call(
-            r,
-            users[c * MEMBERS] as (typeof users)[number],
-            'GET',
-            `/api/chat/conversations/${channelIds[c]}/messages?limit=50`,
-          );
-          reads++;
-        }
-      }),
-    );
-
-    latencies.sort((a, b) => a - b);
-    const result = {
+    const report: ChatReport = {
+      date: new Date().toISOString(),
+      command: chatCommandLine(),
+      revision: gatewayRevision(),
       machine: describeMachine(),
-      path: 'direct (two chat instances, Postgres, Redis; no gateway)',
-      clients: users.length,
-      channels,
-      members: MEMBERS,
-      targetRate: RATE,
-      achievedRate: Math.round((total / sendSeconds) * 10) / 10,
-      seconds: SECONDS,
-      sent: total - sendErrors,
-      sendErrors,
-      expectedDeliveries: expected,
-      delivered,
-      lost: expected - delivered,
-      latencyMs: {
-        p50: Math.round(percentile(latencies, 50) * 10) / 10,
-        p99: Math.round(percentile(latencies, 99) * 10) / 10,
-        max: Math.round((latencies.at(-1) ?? Number.NaN) * 10) / 10,
-      },
-      cpuMicrosPerDelivery: Math.round((cpuSend * 1000) / Math.max(1, delivered)),
-      memoryKiBPerClient: Math.round(
-        (rssAfter.reduce((a, b) => a + b, 0) - rssBefore.reduce((a, b) => a + b, 0)) / users.length,
-      ),
-      historyReadsPerSecond: Math.round(reads / READ_SECONDS),
+      options: o,
+      setup: setupNotes,
+      notes: runNotes(modes),
+      modes,
     };
-    process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
-    writeFileSync(join(import.meta.dirname, 'results', 'chat.json'), `${JSON.stringify(result, null, 2)}\n`);
+    mkdirSync(RESULTS, { recursive: true });
+    writeFileSync(join(RESULTS, 'chat.json'), `${JSON.stringify(report, null, 2)}\n`);
+    writeFileSync(join(RESULTS, 'chat.md'), renderMarkdown(report));
+    process.stdout.write(
+      `\n${summary(report)}\n\n${report.notes.map((n) => `- ${n}`).join('\n')}\n\nwritten: bench/results/chat.json, bench/results/chat.md\n`,
+    );
+    ok = true;
   } finally {
-    for (const ws of sockets) ws.terminate();
-    for (const i of instances) await i.child.stop();
-    redis.stop();
-    postgres.stop();
+    await stopAll();
+    // The logs are kept when the run failed (their path was printed at the start).
+    if (ok) rmSync(ctx.dir, { recursive: true, force: true });
   }
+}
+
+/** Before measuring: each gateway refuses a request without a token and passes the identity service's token to chat. */
+async function checkGateways(gateways: readonly Server[], token: string): Promise<void> {
+  const agent = keepAliveAgent(4);
+  for (const g of gateways) {
+    const anonymous = await httpCall(agent, g.url, 'GET', '/api/chat/conversations', {});
+    const signedIn = await httpCall(agent, g.url, 'GET', '/api/chat/conversations', {
+      authorization: `Bearer ${token}`,
+    });
+    if (anonymous.status !== 401 || signedIn.status !== 200) {
+      throw new Error(
+        `${g.name}: GET /api/chat/conversations answered ${anonymous.status} without a token (expected 401) and ${signedIn.status} with one (expected 200): ${signedIn.text.slice(0, 200)}`,
+      );
+    }
+  }
+  agent.destroy();
 }
 
 await main();

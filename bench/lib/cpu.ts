@@ -59,3 +59,25 @@ export function machineBusyMs(): number {
     return Number.NaN;
   }
 }
+
+/** CPU milliseconds so far of each of the given processes. */
+export function cpuByPid(pids: readonly number[]): Map<number, number> {
+  const out = new Map<number, number>();
+  for (const pid of pids) {
+    const stat = readStat(pid);
+    if (stat !== undefined) out.set(pid, stat.cpuMs);
+  }
+  return out;
+}
+
+/**
+ * CPU milliseconds used between two `cpuByPid` readings of a group whose
+ * processes come and go (Postgres starts a backend per connection): a process
+ * that appeared counts whole (it started inside the window), one that ended
+ * is missing (its last share is lost: a lower bound, never negative).
+ */
+export function cpuBetween(before: ReadonlyMap<number, number>, after: ReadonlyMap<number, number>): number {
+  let total = 0;
+  for (const [pid, ms] of after) total += Math.max(0, ms - (before.get(pid) ?? 0));
+  return total;
+}

@@ -25,3 +25,17 @@ test('median ignores NaN and averages the middle pair', () => {
   assert.equal(median([Number.NaN, 5]), 5);
   assert.ok(Number.isNaN(median([])));
 });
+
+test('a snapshot merged into another histogram adds its counts', () => {
+  const a = new LatencyHistogram();
+  const b = new LatencyHistogram();
+  for (let i = 1; i <= 50; i++) a.record(i / 100); // 0.01 … 0.50 ms
+  for (let i = 51; i <= 100; i++) b.record(i / 100); // 0.51 … 1.00 ms
+  b.record(2_000);
+  a.merge(b.snapshot());
+  assert.equal(a.count, 101);
+  assert.equal(a.percentile(50), 0.51);
+  assert.equal(a.percentile(100), 2_000);
+  assert.equal(b.count, 51, 'the snapshot is a copy: b is unchanged');
+  assert.throws(() => a.merge(new Uint32Array(3)), /3 buckets/);
+});

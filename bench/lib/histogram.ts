@@ -20,6 +20,23 @@ export class LatencyHistogram {
     this.count++;
   }
 
+  /** A copy of the bucket counts, to hand to another thread (which adds them with `merge`). */
+  snapshot(): Uint32Array {
+    return this.#counts.slice();
+  }
+
+  /** Adds the counts of another histogram (a `snapshot`, e.g. from a worker thread). */
+  merge(counts: Uint32Array): void {
+    if (counts.length !== BUCKETS)
+      throw new Error(`histogram merge: ${counts.length} buckets, not ${BUCKETS}`);
+    for (let bucket = 0; bucket < BUCKETS; bucket++) {
+      const n = counts[bucket] as number;
+      if (n === 0) continue;
+      this.#counts[bucket] = (this.#counts[bucket] as number) + n;
+      this.count += n;
+    }
+  }
+
   /** The latency (ms) at percentile p (0–100), or NaN when empty. */
   percentile(p: number): number {
     if (this.count === 0) return Number.NaN;

@@ -60,18 +60,7 @@ export async function openLoop(
     req.end();
   };
 
-  await new Promise<void>((resolve) => {
-    const timer = setInterval(() => {
-      const now = performance.now();
-      const due = Math.min(total, Math.floor(((now - started) / 1000) * rate));
-      // Each request is stamped with the moment it was due, spread evenly over the interval.
-      while (sent < due) send(started + (sent * 1000) / rate);
-      if (sent >= total) {
-        clearInterval(timer);
-        resolve();
-      }
-    }, 1);
-  });
+  await pace(rate, total, (_n, due) => send(due), started);
   const until = performance.now() + 10_000;
   while (pending > 0 && performance.now() < until) await new Promise((r) => setTimeout(r, 10));
   agent.destroy();
@@ -83,4 +72,37 @@ export async function openLoop(
     p99: histogram.percentile(99),
     max,
   };
+}
+
+/**
+ * The pacing of an open loop: every millisecond, calls `send(n, due)` for each
+ * request due by then (n counts from 0; `due` is the `performance.now()` at
+ * which it was due, spread evenly at `rate` per second from `started`), so a
+ * late tick catches up instead of lowering the rate. Resolves once `total`
+ * have been sent.
+ */
+export function pace(
+  rate: number,
+  total: number,
+  send: (n: number, due: number) => void,
+  started = performance.now(),
+): Promise<void> {
+  let sent = 0;
+  return new Promise<void>((resolve) => {
+    const tick = () => {
+      // Request k is due at started + k / rate: by `elapsed`, requests 0 … ⌊elapsed × rate⌋ are.
+      const due = Math.min(total, Math.floor(((performance.now() - started) / 1000) * rate) + 1);
+      // Each request is stamped with the moment it was due, spread evenly over the interval.
+      while (sent < due) {
+        send(sent, started + (sent * 1000) / rate);
+        sent++;
+      }
+      if (sent >= total) {
+        clearInterval(timer);
+        resolve();
+      }
+    };
+    const timer = setInterval(tick, 1);
+    tick();
+  });
 }

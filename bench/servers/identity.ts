@@ -17,10 +17,18 @@ import { childServer, logPath, type Server, type ServerContext } from './server.
  */
 export const AUTH_MAIN = join(REPO, 'packages/auth/src/main.ts');
 
+export interface IdentityStart {
+  /** LOG_LEVEL (default warn); `info` logs the development outbox, where invitation tokens are read. */
+  readonly logLevel?: string;
+  /** More AUTH_* settings (e.g. AUTH_ACCESS_TTL_SECONDS). */
+  readonly env?: Record<string, string>;
+}
+
 export async function startIdentity(
   ctx: ServerContext,
   redisUrl: string,
   assertionSecret: string,
+  opts: IdentityStart = {},
 ): Promise<Server> {
   const port = await freePort();
   const dataDir = join(ctx.dir, 'auth-data');
@@ -30,7 +38,7 @@ export async function startIdentity(
   const env = {
     ...inherited,
     NODE_ENV: 'test',
-    LOG_LEVEL: 'warn',
+    LOG_LEVEL: opts.logLevel ?? 'warn',
     AUTH_HOST: '127.0.0.1',
     AUTH_PORT: String(port),
     AUTH_DB_MEMORY: 'true',
@@ -41,6 +49,7 @@ export async function startIdentity(
     AUTH_ARGON2_TIME_COST: '1',
     REDIS_URL: redisUrl,
     GATEWAY_ASSERTION_SECRET: assertionSecret,
+    ...opts.env,
   };
   const [command, args] = onServerCore(ctx.pinning, projectNode(), [AUTH_MAIN]);
   const child = spawnChild({
