@@ -22,7 +22,8 @@ export function createRequestHandler(options: {
     if ((url === '/live' || url === '/ready') && handleProbe(readiness, req, res, url)) return;
     const ctx = createContext(req, { res, responder: new ResponseResponder(res) }, started);
     metrics.inFlight.inc();
-    res.once('close', () => {
+    // 'close' comes once per response: a plain listener, without once()'s wrapper per request.
+    res.on('close', () => {
       if (!res.writableFinished) {
         ctx.clientGone = true;
         ctx.onClientGone?.();
