@@ -13,6 +13,7 @@ import { PATH } from './lib/setup.ts';
 import { createSigner, tokenPool } from './lib/tokens.ts';
 import { startGateway } from './servers/gateway.ts';
 import { startFullPipeline } from './servers/gateway-full.ts';
+import { startOtlpSink } from './servers/otlp-sink.ts';
 import { findRedis } from './servers/redis.ts';
 import type { Server } from './servers/server.ts';
 import { startUpstream } from './servers/upstream.ts';
@@ -24,13 +25,13 @@ import { startUpstream } from './servers/upstream.ts';
  * of where its main thread spends time. Writes results/profile.md and keeps
  * the .cpuprofile files in results/ for Chrome DevTools. The summary covers
  * the measured window only (start-up and warm-up left out).
- * BENCH_PROFILE_SECONDS (default 10), BENCH_PROFILE_MODES (default reused,fresh; also full),
+ * BENCH_PROFILE_SECONDS (default 10), BENCH_PROFILE_MODES (default reused,fresh; also full, traced),
  * BENCH_ALG, BENCH_CONNECTIONS, BENCH_LOG_LEVEL apply.
  */
 const RESULTS = fileURLToPath(new URL('./results/', import.meta.url));
 const monotonicUs = () => Number(process.hrtime.bigint() / 1000n);
 
-type Mode = 'reused' | 'fresh' | 'full';
+type Mode = 'reused' | 'fresh' | 'full' | 'traced';
 
 async function profileOne(mode: Mode, seconds: number): Promise<string> {
   const o = readOptions();
@@ -61,10 +62,20 @@ async function profileOne(mode: Mode, seconds: number): Promise<string> {
     gateway = full.gateway;
     token = full.user.accessToken;
   } else {
+    // traced: metrics on and 10% of traces sampled (BENCH_TRACE_RATIO), spans exported over OTLP.
+    const sink = mode === 'traced' ? await startOtlpSink({ pinning, dir }) : undefined;
+    if (sink !== undefined) helpers.push(sink);
     gateway = await startGateway({ pinning, dir }, upstream.url, signer, {
       name: `gateway-${mode}`,
       nodeFlags,
       logLevel: o.gatewayLogLevel,
+      env:
+        sink === undefined
+          ? {}
+          : {
+              OTEL_EXPORTER_OTLP_ENDPOINT: sink.url,
+              OTEL_TRACES_SAMPLER_ARG: process.env.BENCH_TRACE_RATIO ?? '0.1',
+            },
     });
   }
   try {
@@ -95,7 +106,12 @@ async function profileOne(mode: Mode, seconds: number): Promise<string> {
     mkdirSync(RESULTS, { recursive: true });
     const kept = join(RESULTS, `gateway-${mode}.cpuprofile`);
     copyFileSync(join(dir, file), kept);
-    const title = `${{ reused: 'Reused token', fresh: 'Fresh token', full: 'Full pipeline with Redis, reused token' }[mode]} (${o.alg}, LOG_LEVEL=${o.gatewayLogLevel}): ${Math.round(s.rps)} req/s under the profiler, ${cpuUs.toFixed(0)} µs of gateway CPU per request`;
+    const title = `${{
+        reused: 'Reused token',
+        fresh: 'Fresh token',
+        full: 'Full pipeline with Redis, reused token',
+        traced: 'Reused token, metrics + tracing (10% sampled, OTLP export)',
+      }[mode]} (${o.alg}, LOG_LEVEL=${o.gatewayLogLevel}): ${Math.round(s.rps)} req/s under the profiler, ${cpuUs.toFixed(0)} µs of gateway CPU per request`;
     return summaryMarkdown(title, summarise(kept, { fromUs, toUs }));
   } finally {
     await gateway.stop();
