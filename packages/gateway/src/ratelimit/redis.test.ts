@@ -130,6 +130,42 @@ describe('RedisRateLimiter (shared Redis)', { timeout: 60_000 }, () => {
     assert.ok(aAllowed < 250 && bAllowed < 250, 'neither instance decided alone');
   });
 
+  it('sends the checks of one turn of the event loop in one write, each with its own answer', {
+    skip,
+  }, async () => {
+    const l = limiter();
+    assert.equal(await l.ready(), true);
+    const stream = (l.client as unknown as { stream: { write: (...args: unknown[]) => boolean } }).stream;
+    const write = stream.write;
+    let writes = 0;
+    stream.write = (...args: unknown[]) => {
+      writes++;
+      return write.apply(stream, args);
+    };
+    const policy: RateLimitPolicy = { name: 'batched', limit: 30, windowSeconds: 3_600 };
+    // 60 checks, each from its own callback (as requests arrive from their own sockets): the
+    // client's auto-pipelining (redisClientOptions) gathers them until the loop has run every
+    // callback, then writes them together; without it, 60 writes.
+    const decisions = await new Promise<Awaited<ReturnType<RedisRateLimiter['check']>>[]>((resolve) => {
+      const pending: Promise<Awaited<ReturnType<RedisRateLimiter['check']>>>[] = [];
+      for (let i = 0; i < 60; i++) {
+        setImmediate(() => {
+          pending.push(l.check(`tenant:t:user:batch-${i % 2}`, policy));
+          if (pending.length === 60) resolve(Promise.all(pending));
+        });
+      }
+    });
+    stream.write = write;
+    assert.ok(writes <= 2, `${writes} writes for 60 checks`);
+    assert.equal(decisions.filter((d) => d.degraded).length, 0);
+    // Two keys, a limit of 30 each: every check got its own key's answer.
+    assert.equal(decisions.filter((d) => d.allowed).length, 60);
+    assert.deepEqual(
+      [0, 1].map((k) => decisions.filter((_, i) => i % 2 === k).map((d) => d.remaining)),
+      [0, 1].map(() => Array.from({ length: 30 }, (_, n) => 29 - n)),
+    );
+  });
+
   it('leaves a client it was given open on close', { skip }, async () => {
     const client = new Redis(url as string, { enableOfflineQueue: false, maxRetriesPerRequest: 0 });
     clients.push(client);
