@@ -88,6 +88,22 @@ for (const backend of BACKENDS) {
       assert.equal(await messages(a.id), 2);
     });
 
+    it('a one-off report takes an Idempotency-Key too', async () => {
+      const a = t.tenant();
+      const one = () =>
+        t.billing.app.inject({
+          method: 'POST',
+          url: '/internal/usage/messages',
+          headers: { ...sign('POST', '/internal/usage/messages'), 'idempotency-key': 'one-off-1' },
+          payload: { tenantId: a.id, messages: 5 },
+        });
+      assert.equal((await one()).statusCode, 200);
+      const again = await one();
+      assert.equal(again.headers['idempotent-replayed'], 'true');
+      assert.equal(again.json().messages, 5);
+      assert.equal(await messages(a.id), 5);
+    });
+
     it('two instances report under their own keys; billing adds them', async () => {
       const a = t.tenant();
       await Promise.all([

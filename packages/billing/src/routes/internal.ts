@@ -10,7 +10,7 @@ import type { FastifyInstance } from 'fastify';
 import type { BillingService } from '../domain/billing.ts';
 import { billError } from '../errors.ts';
 import { noStore, type RouteHooks } from './http.ts';
-import { IDEMPOTENCY_HEADER, idempotentOnce } from './idempotency.ts';
+import { IDEMPOTENCY_HEADER, idempotent, idempotentOnce } from './idempotency.ts';
 import { problem, recordSchema, tenantUsageSchema, usageSchema, usageView } from './schemas.ts';
 
 const tenantId = { type: 'string', minLength: 1, maxLength: 64 } as const;
@@ -45,7 +45,8 @@ export function internalRoutes(
       ...common,
       schema: {
         tags,
-        summary: 'Chat reports messages sent; answers the period’s count against the quota',
+        summary:
+          "One tenant's messages (chat reports in batches, POST /internal/usage/reports); answers the period's count",
         body: {
           type: 'object',
           required: ['tenantId', 'messages'],
@@ -56,7 +57,10 @@ export function internalRoutes(
       },
     },
     async (req, reply) =>
-      noStore(reply).send(usageView(await billing.recordMessages(req.body.tenantId, req.body.messages))),
+      idempotent(db, req, noStore(reply), async () => ({
+        status: 200,
+        body: usageView(await billing.recordMessages(req.body.tenantId, req.body.messages)),
+      })),
   );
 
   app.post<{ Body: UsageReportBatch }>(
