@@ -16,6 +16,7 @@ import {
 import type { ChatServices } from './domain/services.ts';
 import { type EventBus, LocalBus, RedisBus } from './realtime/bus.ts';
 import { Hub } from './realtime/hub.ts';
+import { RevocationFeed } from './realtime/revocation-feed.ts';
 import { attachSocketServer } from './realtime/socket-server.ts';
 import { conversationRoutes } from './routes/conversations.ts';
 import { registerDocs } from './routes/docs.ts';
@@ -95,6 +96,8 @@ export async function buildApp(config: ChatConfig, options: ChatBuildOptions = {
     entitlementChanged: (tenantId) => limits.invalidate(tenantId),
   });
 
+  followRevocations(config, service, hub);
+
   await registerDocs(app, config, service.hooks.platform);
   conversationRoutes(app, services, service.hooks);
   messageRoutes(app, services, service.hooks);
@@ -147,4 +150,28 @@ function usageReporting(
     "usage reporting: on; messages per tenant go to billing, and the quota is checked against billing's count",
   );
   return { usage: reporter, quota };
+}
+
+/**
+ * Revocations reach this instance's sockets through Redis (`gatehouse:revocations`, see the
+ * bus) and, with `CHAT_AUTH_URL`, through the identity service's feed, which needs no Redis.
+ */
+function followRevocations(config: ChatConfig, service: ServiceParts, hub: Hub): void {
+  const { logger, readiness } = service;
+  if (config.authUrl === undefined) {
+    if (config.redisUrl === undefined)
+      logger.warn(
+        "revocations: neither REDIS_URL nor CHAT_AUTH_URL is set: a revoked user's sockets stay open until the token expires (the gateway still cuts its tunnel)",
+      );
+    return;
+  }
+  const feed = new RevocationFeed({
+    url: config.authUrl,
+    assertionKeys: config.assertionKeys,
+    logger,
+    onEvent: (event) => hub.revoke(event),
+  });
+  feed.start();
+  service.onClose('revocation feed', () => feed.stop());
+  readiness.register('revocation feed', () => feed.synced, { critical: false });
 }

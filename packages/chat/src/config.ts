@@ -36,6 +36,12 @@ export interface ChatConfig extends BaseServiceConfig {
         readonly flushMs: number;
       }
     | undefined;
+  /**
+   * The identity service: its revocation feed is followed, closing a revoked
+   * user's sockets (4401) without Redis too. Undefined: only the Redis channel
+   * (with REDIS_URL) tells chat of revocations.
+   */
+  readonly authUrl: string | undefined;
 }
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max).optional();
@@ -50,6 +56,7 @@ const envSchema = z
     CHAT_TYPING_SECONDS: int(1, 60),
     CHAT_MAX_DIRECT_MEMBERS: int(2, 64),
     CHAT_BILLING_URL: z.url({ protocol: /^https?$/ }).optional(),
+    CHAT_AUTH_URL: z.url({ protocol: /^https?$/ }).optional(),
     CHAT_USAGE_FLUSH_MS: int(50, 60_000),
   })
   .strict()
@@ -84,5 +91,6 @@ export function loadConfig(env: Env): ChatConfig {
       e.CHAT_BILLING_URL === undefined
         ? undefined
         : { billingUrl: e.CHAT_BILLING_URL, flushMs: e.CHAT_USAGE_FLUSH_MS ?? 2_000 },
+    authUrl: e.CHAT_AUTH_URL,
   };
 }
