@@ -233,6 +233,9 @@ describe('the usage reporter', () => {
     record(r, 'c', 3);
     record(r, 'a', 1);
     assert.equal(await metric('chat_usage_messages_dropped_total', { reason: 'overflow' }), 3);
+    // An id billing cannot take would spoil a whole batch: it is dropped alone.
+    r.record('x'.repeat(65));
+    assert.equal(await metric('chat_usage_messages_dropped_total', { reason: 'invalid' }), 1);
     assert.equal(log.lines.filter((x) => String(x.msg).includes('too many tenants waiting')).length, 1);
     await r.flush();
     assert.deepEqual(Object.fromEntries(l.counts), { a: 3, b: 1 });

@@ -3,6 +3,7 @@ import {
   USAGE_REPORT_MAX_MESSAGES,
   USAGE_REPORT_MAX_TENANTS,
   USAGE_REPORTS_PATH,
+  USAGE_TENANT_ID_MAX_LENGTH,
   type UsageReportBatch,
 } from '@gatehouse/kit';
 import type { Database } from '@gatehouse/kit/service';
@@ -13,7 +14,7 @@ import { noStore, type RouteHooks } from './http.ts';
 import { IDEMPOTENCY_HEADER, idempotent, idempotentOnce } from './idempotency.ts';
 import { problem, recordSchema, tenantUsageSchema, usageSchema, usageView } from './schemas.ts';
 
-const tenantId = { type: 'string', minLength: 1, maxLength: 64 } as const;
+const tenantId = { type: 'string', minLength: 1, maxLength: USAGE_TENANT_ID_MAX_LENGTH } as const;
 
 /** For the gateway and platform services only (never routed publicly): entitlement reads, usage reports. */
 export function internalRoutes(

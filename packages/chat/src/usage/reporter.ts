@@ -3,6 +3,7 @@ import {
   type TenantUsage,
   USAGE_REPORT_MAX_MESSAGES,
   USAGE_REPORT_MAX_TENANTS,
+  USAGE_TENANT_ID_MAX_LENGTH,
   type UsageReportEntry,
 } from '@gatehouse/kit';
 import { Counter, Gauge, type Logger, type Registry } from '@gatehouse/kit/service';
@@ -46,7 +47,7 @@ interface Batch {
   readonly full: boolean;
 }
 
-type DropReason = 'overflow' | 'refused' | 'shutdown';
+type DropReason = 'overflow' | 'refused' | 'shutdown' | 'invalid';
 
 /**
  * Counts the messages this instance accepts per tenant and hands them to
@@ -109,7 +110,7 @@ export class UsageReporter implements UsageMeter {
     });
     this.#dropped = new Counter({
       name: 'chat_usage_messages_dropped_total',
-      help: 'Accepted messages never counted by billing: too many tenants waiting (overflow), a batch billing refused, or left at shutdown',
+      help: 'Accepted messages never counted by billing: too many tenants waiting (overflow), a batch billing refused, left at shutdown, or a tenant id billing cannot take (invalid)',
       labelNames: ['reason'],
       registers,
     });
@@ -144,6 +145,11 @@ export class UsageReporter implements UsageMeter {
   record(tenantId: string): void {
     if (this.#closed) {
       this.#drop('shutdown', 1);
+      return;
+    }
+    // Billing would refuse the whole batch for one such id: it is dropped alone, here.
+    if (tenantId.length === 0 || tenantId.length > USAGE_TENANT_ID_MAX_LENGTH) {
+      this.#drop('invalid', 1);
       return;
     }
     const count = this.#pending.get(tenantId);
@@ -192,12 +198,16 @@ export class UsageReporter implements UsageMeter {
     const stop = setTimeout(() => this.#abort.abort(), drainMs);
     try {
       await this.#sending;
-      while (!this.#abort.signal.aborted && (this.#batch !== undefined || this.#pending.size > 0)) {
+      // The deadline is checked here too: a failure that settles without I/O would never let the
+      // abort timer run.
+      while (
+        !this.#abort.signal.aborted &&
+        Date.now() < deadline &&
+        (this.#batch !== undefined || this.#pending.size > 0)
+      ) {
         const { outcome } = await this.#sendOne();
-        if (outcome === 'retry') {
-          const wait = Math.min(250, deadline - Date.now());
-          if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-        }
+        if (outcome === 'retry')
+          await new Promise((r) => setTimeout(r, Math.max(0, Math.min(250, deadline - Date.now()))));
       }
     } finally {
       clearTimeout(stop);

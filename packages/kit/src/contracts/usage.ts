@@ -19,6 +19,8 @@ export function tenantUsagePath(tenantId: string): string {
   return `/internal/usage/${encodeURIComponent(tenantId)}`;
 }
 
+/** A tenant id billing takes (the identity service's are UUIDs). */
+export const USAGE_TENANT_ID_MAX_LENGTH = 64;
 /** Tenants one batch may name; a reporter with more sends the rest in the next batch. */
 export const USAGE_REPORT_MAX_TENANTS = 500;
 /** Messages one entry may carry; a reporter with more leaves the rest for the next batch. */
