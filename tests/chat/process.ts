@@ -10,20 +10,36 @@ import { freePort } from '../../scripts/backends.ts';
 
 export const ROOT = join(import.meta.dirname, '..', '..');
 export const NODE = join(ROOT, 'node_modules', '.bin', 'node');
-export const MAIN = join(ROOT, 'packages', 'chat', 'src', 'main.ts');
 
-export interface RunningChat {
+export interface RunningService {
   readonly url: string;
   readonly lines: Record<string, unknown>[];
   stop(): Promise<void>;
   /** SIGTERM; resolves with the exit code. */
   terminate(): Promise<number | null>;
+  /** SIGKILL: no shutdown of its own (an outage, a crash). */
+  kill(): Promise<void>;
 }
 
+export type RunningChat = RunningService;
+
 /** The real chat process (main.ts) on a free port; resolves once it listens and is ready. */
-export async function startChatProcess(env: Record<string, string>): Promise<RunningChat> {
-  const child: ChildProcess = spawn(NODE, [MAIN], {
-    env: { PATH: process.env.PATH ?? '', NODE_ENV: 'test', LOG_LEVEL: 'info', CHAT_PORT: '0', ...env },
+export function startChatProcess(env: Record<string, string>): Promise<RunningChat> {
+  return startServiceMain('chat', { CHAT_PORT: '0', ...env });
+}
+
+/** The real billing process (main.ts, the local provider), on `BILLING_PORT` (0: a free one). */
+export function startBillingProcess(env: Record<string, string>): Promise<RunningService> {
+  return startServiceMain('billing', { BILLING_PORT: '0', ...env });
+}
+
+/** A service's main.ts; resolves once it logs `<name>: listening` and /ready answers 200. */
+async function startServiceMain(
+  name: 'chat' | 'billing',
+  env: Record<string, string>,
+): Promise<RunningService> {
+  const child: ChildProcess = spawn(NODE, [join(ROOT, 'packages', name, 'src', 'main.ts')], {
+    env: { PATH: process.env.PATH ?? '', NODE_ENV: 'test', LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const lines: Record<string, unknown>[] = [];
@@ -32,12 +48,14 @@ export async function startChatProcess(env: Record<string, string>): Promise<Run
     stderr += d.toString();
   });
   const url = await new Promise<string>((resolve, reject) => {
-    child.once('exit', (code) => reject(new Error(`chat exited with ${code} before listening\n${stderr}`)));
+    child.once('exit', (code) =>
+      reject(new Error(`${name} exited with ${code} before listening\n${stderr}`)),
+    );
     createInterface({ input: child.stdout as NodeJS.ReadableStream }).on('line', (text) => {
       try {
         const line = JSON.parse(text) as Record<string, unknown>;
         lines.push(line);
-        if (line.msg === 'chat: listening') resolve(String(line.url));
+        if (line.msg === `${name}: listening`) resolve(String(line.url));
       } catch {
         // not a log line
       }
@@ -48,20 +66,21 @@ export async function startChatProcess(env: Record<string, string>): Promise<Run
     if (res?.status === 200) break;
     await new Promise((r) => setTimeout(r, 100));
   }
+  const exit = (signal: NodeJS.Signals) => {
+    if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode);
+    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    child.kill(signal);
+    return exited;
+  };
   return {
     url,
     lines,
     async stop() {
-      if (child.exitCode !== null) return;
-      const exited = new Promise((r) => child.once('exit', r));
-      child.kill('SIGTERM');
-      await exited;
+      await exit('SIGTERM');
     },
-    async terminate() {
-      if (child.exitCode !== null) return child.exitCode;
-      const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
-      child.kill('SIGTERM');
-      return exited;
+    terminate: () => exit('SIGTERM'),
+    async kill() {
+      await exit('SIGKILL');
     },
   };
 }

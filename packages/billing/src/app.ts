@@ -1,6 +1,7 @@
 import { type ServiceBuildOptions, type ServiceHandle, startService } from '@gatehouse/kit/service';
 import { Redis } from 'ioredis';
 import type { BillingConfig } from './config.ts';
+import { pruneIdempotencyKeys } from './db/idempotency.ts';
 import { MIGRATIONS_DIR } from './db/migrations.ts';
 import { BillingService } from './domain/billing.ts';
 import { CATALOGUE_V1, validateCatalogue } from './domain/catalogue.ts';
@@ -19,6 +20,8 @@ import { subscriptionRoutes } from './routes/subscriptions.ts';
 import { webhookRoutes } from './routes/webhooks.ts';
 
 export { type BillingConfig, loadConfig } from './config.ts';
+
+const IDEMPOTENCY_KEY_RETENTION_MS = 24 * 3_600_000;
 
 export interface BillingBuildOptions extends ServiceBuildOptions {
   readonly clock?: Clock;
@@ -79,19 +82,25 @@ export async function buildApp(
   publisher ??= memoryEntitlementPublisher();
 
   const provider = options.provider ?? providerFrom(config);
+  const clock = options.clock ?? systemClock;
   const billing = new BillingService({
     db,
     provider,
     publisher,
-    clock: options.clock ?? systemClock,
+    clock,
     policy: { catalogue: CATALOGUE_V1, graceMs: days(config.graceDays), incompleteMs: 23 * 3_600_000 },
     logger,
   });
 
   await registerDocs(app, config.publicUrl, hooks.platform);
   subscriptionRoutes(app, billing, db, hooks);
-  internalRoutes(app, billing, hooks);
+  internalRoutes(app, billing, db, hooks);
   await webhookRoutes(app, billing, provider);
+
+  // Keys answer retries for a day (the Idempotency-Key header's documented window), then go.
+  service.every(3_600_000, 'billing: pruning idempotency keys', () =>
+    pruneIdempotencyKeys(db, clock.now() - IDEMPOTENCY_KEY_RETENTION_MS),
+  );
 
   if (options.scheduler !== false) {
     let running = false;

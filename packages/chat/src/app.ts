@@ -1,12 +1,14 @@
 import { join } from 'node:path';
-import type { ServiceBuildOptions, ServiceHandle } from '@gatehouse/kit/service';
+import type { ServiceBuildOptions, ServiceHandle, ServiceParts } from '@gatehouse/kit/service';
 import { startService } from '@gatehouse/kit/service';
 import type { ChatConfig } from './config.ts';
 import { pruneKeys } from './db/idempotency.ts';
 import {
+  DatabaseQuota,
   type EntitlementSource,
   memoryCounter,
   memoryEntitlements,
+  type QuotaCounter,
   redisCounter,
   redisEntitlements,
   SendLimits,
@@ -14,10 +16,14 @@ import {
 import type { ChatServices } from './domain/services.ts';
 import { type EventBus, LocalBus, RedisBus } from './realtime/bus.ts';
 import { Hub } from './realtime/hub.ts';
+import { RevocationFeed } from './realtime/revocation-feed.ts';
 import { attachSocketServer } from './realtime/socket-server.ts';
 import { conversationRoutes } from './routes/conversations.ts';
 import { registerDocs } from './routes/docs.ts';
 import { messageRoutes } from './routes/messages.ts';
+import { type BillingUsage, httpBillingUsage } from './usage/billing-usage.ts';
+import { BillingQuota } from './usage/quota.ts';
+import { NO_USAGE_METER, type UsageMeter, UsageReporter } from './usage/reporter.ts';
 
 export { type ChatConfig, loadConfig } from './config.ts';
 
@@ -31,6 +37,8 @@ export interface ChatApp extends ServiceHandle {
 export interface ChatBuildOptions extends ServiceBuildOptions {
   /** Entitlement records without Redis (tests, one machine); with REDIS_URL billing's hashes are read. */
   readonly entitlements?: EntitlementSource;
+  /** Billing's usage API (tests); with `config.usage` set, its HTTP API otherwise. */
+  readonly billingUsage?: BillingUsage;
 }
 
 /** Builds the chat service from a config object on kit's service template. Never listens (main.ts does). */
@@ -48,14 +56,16 @@ export async function buildApp(config: ChatConfig, options: ChatBuildOptions = {
   );
   const { app, db, logger, readiness, metrics } = service;
 
+  const { usage, quota } = usageReporting(config, options, service);
+
   let bus: EventBus;
   let limits: SendLimits;
   if (config.redisUrl !== undefined) {
     const redisBus = new RedisBus(config.redisUrl, logger);
     bus = redisBus;
     limits = new SendLimits({
-      db,
       logger,
+      quota,
       source: options.entitlements ?? redisEntitlements(redisBus.commands),
       counter: redisCounter(redisBus.commands),
     });
@@ -64,15 +74,15 @@ export async function buildApp(config: ChatConfig, options: ChatBuildOptions = {
   } else {
     bus = new LocalBus();
     limits = new SendLimits({
-      db,
       logger,
+      quota,
       source: options.entitlements ?? memoryEntitlements(),
       counter: memoryCounter(),
     });
   }
   service.onClose('event bus', () => bus.close());
 
-  const services: ChatServices = { config, db, logger, bus, limits };
+  const services: ChatServices = { config, db, logger, bus, limits, usage };
   const hub = new Hub({
     logger,
     metrics,
@@ -86,6 +96,8 @@ export async function buildApp(config: ChatConfig, options: ChatBuildOptions = {
     entitlementChanged: (tenantId) => limits.invalidate(tenantId),
   });
 
+  followRevocations(config, service, hub);
+
   await registerDocs(app, config, service.hooks.platform);
   conversationRoutes(app, services, service.hooks);
   messageRoutes(app, services, service.hooks);
@@ -97,4 +109,69 @@ export async function buildApp(config: ChatConfig, options: ChatBuildOptions = {
 
   const handle = await service.finish();
   return { ...handle, services, hub };
+}
+
+/**
+ * With `CHAT_BILLING_URL`: messages are reported to billing and the quota is
+ * checked against billing's count (chat's own count while billing's is not to
+ * be had). Without it: nothing is reported and chat's own count decides.
+ */
+function usageReporting(
+  config: ChatConfig,
+  options: ChatBuildOptions,
+  service: ServiceParts,
+): { usage: UsageMeter; quota: QuotaCounter } {
+  const { db, logger, metrics, readiness } = service;
+  const own = new DatabaseQuota(db);
+  if (config.usage === undefined) {
+    (config.production ? logger.warn : logger.info).call(
+      logger,
+      "usage reporting: off (CHAT_BILLING_URL is not set): billing shows no messages; the quota is counted from chat's own database",
+    );
+    return { usage: NO_USAGE_METER, quota: own };
+  }
+  const billing =
+    options.billingUsage ??
+    httpBillingUsage({ url: config.usage.billingUrl, assertionKeys: config.assertionKeys });
+  const reporter: UsageReporter = new UsageReporter({
+    billing,
+    logger,
+    metrics,
+    flushMs: config.usage.flushMs,
+    onCounted: (usage) => quota.learn(usage),
+  });
+  const quota = new BillingQuota({ billing, meter: reporter, fallback: own, logger });
+  reporter.start();
+  // After the listener drained, so every accepted send is in the last batch.
+  service.onClose('usage reporter', () => reporter.close());
+  readiness.register('billing usage reports', () => reporter.healthy, { critical: false });
+  logger.info(
+    { billingUrl: config.usage.billingUrl, flushMs: config.usage.flushMs },
+    "usage reporting: on; messages per tenant go to billing, and the quota is checked against billing's count",
+  );
+  return { usage: reporter, quota };
+}
+
+/**
+ * Revocations reach this instance's sockets through Redis (`gatehouse:revocations`, see the
+ * bus) and, with `CHAT_AUTH_URL`, through the identity service's feed, which needs no Redis.
+ */
+function followRevocations(config: ChatConfig, service: ServiceParts, hub: Hub): void {
+  const { logger, readiness } = service;
+  if (config.authUrl === undefined) {
+    if (config.redisUrl === undefined)
+      logger.warn(
+        "revocations: neither REDIS_URL nor CHAT_AUTH_URL is set: a revoked user's sockets stay open until the token expires (the gateway still cuts its tunnel)",
+      );
+    return;
+  }
+  const feed = new RevocationFeed({
+    url: config.authUrl,
+    assertionKeys: config.assertionKeys,
+    logger,
+    onEvent: (event) => hub.revoke(event),
+  });
+  feed.start();
+  service.onClose('revocation feed', () => feed.stop());
+  readiness.register('revocation feed', () => feed.synced, { critical: false });
 }

@@ -24,6 +24,24 @@ export interface ChatConfig extends BaseServiceConfig {
   };
   /** A direct conversation has at most this many members (1:1 and small groups). */
   readonly maxDirectMembers: number;
+  /**
+   * Reporting messages sent per tenant to billing (its internal API), which
+   * then also counts them for the message quota. Undefined: reporting is off
+   * and the quota is counted from chat's own database.
+   */
+  readonly usage:
+    | {
+        readonly billingUrl: string;
+        /** How often accepted sends are sent to billing, in one batch. */
+        readonly flushMs: number;
+      }
+    | undefined;
+  /**
+   * The identity service: its revocation feed is followed, closing a revoked
+   * user's sockets (4401) without Redis too. Undefined: only the Redis channel
+   * (with REDIS_URL) tells chat of revocations.
+   */
+  readonly authUrl: string | undefined;
 }
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max).optional();
@@ -37,12 +55,22 @@ const envSchema = z
     CHAT_WS_MAX_BUFFERED_BYTES: int(1024, 64 * 1024 * 1024),
     CHAT_TYPING_SECONDS: int(1, 60),
     CHAT_MAX_DIRECT_MEMBERS: int(2, 64),
+    CHAT_BILLING_URL: z.url({ protocol: /^https?$/ }).optional(),
+    CHAT_AUTH_URL: z.url({ protocol: /^https?$/ }).optional(),
+    CHAT_USAGE_FLUSH_MS: int(50, 60_000),
   })
   .strict()
   .superRefine((env, ctx) => {
     checkServiceEnv('CHAT', env, (path, message) => ctx.addIssue({ code: 'custom', path: [path], message }));
     if (env.NODE_ENV === 'production' && env.CHAT_PUBLIC_URL === undefined) {
       ctx.addIssue({ code: 'custom', path: ['CHAT_PUBLIC_URL'], message: 'is required in production' });
+    }
+    if (env.CHAT_USAGE_FLUSH_MS !== undefined && env.CHAT_BILLING_URL === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['CHAT_USAGE_FLUSH_MS'],
+        message: 'has no effect without CHAT_BILLING_URL (usage reporting is off)',
+      });
     }
   });
 
@@ -59,5 +87,10 @@ export function loadConfig(env: Env): ChatConfig {
       typingSeconds: e.CHAT_TYPING_SECONDS ?? 6,
     },
     maxDirectMembers: e.CHAT_MAX_DIRECT_MEMBERS ?? 9,
+    usage:
+      e.CHAT_BILLING_URL === undefined
+        ? undefined
+        : { billingUrl: e.CHAT_BILLING_URL, flushMs: e.CHAT_USAGE_FLUSH_MS ?? 2_000 },
+    authUrl: e.CHAT_AUTH_URL,
   };
 }

@@ -39,6 +39,39 @@ describe('chat configuration', () => {
     assert.equal(config.maxMessageBytes, 16 * 1024);
     assert.equal(config.database.kind, 'pglite');
   });
+
+  it('usage reporting off without CHAT_BILLING_URL, its flush interval only with it; the revocation feed off without CHAT_AUTH_URL', () => {
+    const secret = randomSecret();
+    assert.equal(loadConfig({ GATEWAY_ASSERTION_SECRET: secret }).usage, undefined);
+    assert.equal(loadConfig({ GATEWAY_ASSERTION_SECRET: secret }).authUrl, undefined);
+    assert.equal(
+      loadConfig({ GATEWAY_ASSERTION_SECRET: secret, CHAT_AUTH_URL: 'http://auth:4001' }).authUrl,
+      'http://auth:4001',
+    );
+    assert.deepEqual(
+      loadConfig({ GATEWAY_ASSERTION_SECRET: secret, CHAT_BILLING_URL: 'http://billing:4003' }).usage,
+      { billingUrl: 'http://billing:4003', flushMs: 2_000 },
+    );
+    const issues = problems({
+      GATEWAY_ASSERTION_SECRET: secret,
+      CHAT_USAGE_FLUSH_MS: '500',
+    });
+    assert.ok(
+      issues.some((p) => p.startsWith('CHAT_USAGE_FLUSH_MS')),
+      issues.join(' | '),
+    );
+    const bad = problems({
+      GATEWAY_ASSERTION_SECRET: secret,
+      CHAT_BILLING_URL: 'ftp://billing',
+      CHAT_AUTH_URL: 'auth:4001',
+      CHAT_USAGE_FLUSH_MS: '10',
+    });
+    for (const name of ['CHAT_BILLING_URL', 'CHAT_AUTH_URL', 'CHAT_USAGE_FLUSH_MS'])
+      assert.ok(
+        bad.some((p) => p.startsWith(name)),
+        `${name} in ${bad.join(' | ')}`,
+      );
+  });
 });
 
 describe('chat OpenAPI', () => {

@@ -10,6 +10,7 @@ export * from './logger.ts';
 export * from './metrics.ts';
 export * from './secrets.ts';
 export * from './service-assertion.ts';
+export * from './service-client.ts';
 export * from './shutdown.ts';
 export * from './telemetry-config.ts';
 export * from './trace-context.ts';

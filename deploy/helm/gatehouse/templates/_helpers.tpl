@@ -99,6 +99,7 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 - name: {{ $key }}
   value: {{ $value | quote }}
 {{- end }}
+{{- include "gatehouse.serviceUrls" . }}
 {{- $secret := default (include "gatehouse.serviceName" .) .svc.secretName }}
 {{- range .svc.secretEnv }}
 - name: {{ .name }}
@@ -170,4 +171,23 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- $_ := set $config "rateLimits" $rl -}}
 {{- end -}}
 {{- toYaml $config -}}
+{{- end -}}
+
+{{/*
+A service's serviceUrls: each variable set to another service's in-cluster URL. The callee's
+NetworkPolicy admits only the callers its allowFrom names, so a call it does not list is a
+mistake the chart refuses; a disabled callee leaves the variable out (the caller runs without it).
+*/}}
+{{- define "gatehouse.serviceUrls" -}}
+{{- $ctx := . -}}
+{{- range $variable, $other := .svc.serviceUrls }}
+{{- $callee := index $ctx.root.Values.services $other | default dict }}
+{{- if $callee.enabled }}
+{{- if not (has $ctx.name ($callee.allowFrom | default list)) }}
+{{- fail (printf "services.%s.serviceUrls.%s names %s, whose allowFrom does not list %s" $ctx.name $variable $other $ctx.name) }}
+{{- end }}
+- name: {{ $variable }}
+  value: {{ printf "http://%s:%v" (include "gatehouse.serviceName" (dict "root" $ctx.root "name" $other)) $callee.port | quote }}
+{{- end }}
+{{- end }}
 {{- end -}}

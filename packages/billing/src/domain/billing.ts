@@ -267,15 +267,40 @@ export class BillingService {
     return { ...window, messages, remaining: remainingOf(window.messageQuota, messages) };
   }
 
+  /**
+   * One batch of reports, inside the caller's transaction (the one that records
+   * the batch's Idempotency-Key, so a batch is counted once or not at all).
+   * Tenants are added in id order, so two batches naming the same tenants
+   * lock their counters in the same order.
+   */
+  async recordReports(
+    tx: Queryable,
+    reports: readonly { readonly tenantId: string; readonly messages: number }[],
+  ): Promise<(Usage & { readonly tenantId: string })[]> {
+    const sorted = [...reports].sort((a, b) =>
+      a.tenantId < b.tenantId ? -1 : a.tenantId > b.tenantId ? 1 : 0,
+    );
+    const out: (Usage & { readonly tenantId: string })[] = [];
+    for (const { tenantId, messages: count } of sorted) {
+      const window = await this.#usageWindow(tenantId, tx);
+      const messages = await addMessages(tx, tenantId, window.periodStart, count);
+      out.push({ tenantId, ...window, messages, remaining: remainingOf(window.messageQuota, messages) });
+    }
+    return out;
+  }
+
   async usage(tenantId: string): Promise<Usage> {
     const window = await this.#usageWindow(tenantId);
     const messages = await messagesIn(this.#deps.db, tenantId, window.periodStart);
     return { ...window, messages, remaining: remainingOf(window.messageQuota, messages) };
   }
 
-  async #usageWindow(tenantId: string): Promise<Omit<Usage, 'messages' | 'remaining'>> {
+  async #usageWindow(
+    tenantId: string,
+    q: Queryable = this.#deps.db,
+  ): Promise<Omit<Usage, 'messages' | 'remaining'>> {
     const now = this.#deps.clock.now();
-    const sub = await findSubscription(this.#deps.db, tenantId);
+    const sub = await findSubscription(q, tenantId);
     const record = entitlementRecordFor(tenantId, sub, this.catalogue, now);
     if (isLive(sub) && sub.periodStart <= now && now < sub.periodEnd)
       return { periodStart: sub.periodStart, periodEnd: sub.periodEnd, messageQuota: record.messageQuota };

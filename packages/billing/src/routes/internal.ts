@@ -1,13 +1,28 @@
+import {
+  TENANT_USAGE_ROUTE,
+  USAGE_REPORT_MAX_MESSAGES,
+  USAGE_REPORT_MAX_TENANTS,
+  USAGE_REPORTS_PATH,
+  USAGE_TENANT_ID_MAX_LENGTH,
+  type UsageReportBatch,
+} from '@gatehouse/kit';
+import type { Database } from '@gatehouse/kit/service';
 import type { FastifyInstance } from 'fastify';
 import type { BillingService } from '../domain/billing.ts';
 import { billError } from '../errors.ts';
 import { noStore, type RouteHooks } from './http.ts';
-import { problem, recordSchema, usageSchema, usageView } from './schemas.ts';
+import { IDEMPOTENCY_HEADER, idempotent, idempotentOnce } from './idempotency.ts';
+import { problem, recordSchema, tenantUsageSchema, usageSchema, usageView } from './schemas.ts';
 
-const tenantId = { type: 'string', minLength: 1, maxLength: 64 } as const;
+const tenantId = { type: 'string', minLength: 1, maxLength: USAGE_TENANT_ID_MAX_LENGTH } as const;
 
 /** For the gateway and platform services only (never routed publicly): entitlement reads, usage reports. */
-export function internalRoutes(app: FastifyInstance, billing: BillingService, hooks: RouteHooks): void {
+export function internalRoutes(
+  app: FastifyInstance,
+  billing: BillingService,
+  db: Database,
+  hooks: RouteHooks,
+): void {
   const common = { preHandler: hooks.platform };
   const tags = ['internal'];
 
@@ -31,7 +46,8 @@ export function internalRoutes(app: FastifyInstance, billing: BillingService, ho
       ...common,
       schema: {
         tags,
-        summary: 'Chat reports messages sent; answers the period’s count against the quota',
+        summary:
+          "One tenant's messages (chat reports in batches, POST /internal/usage/reports); answers the period's count",
         body: {
           type: 'object',
           required: ['tenantId', 'messages'],
@@ -42,7 +58,90 @@ export function internalRoutes(app: FastifyInstance, billing: BillingService, ho
       },
     },
     async (req, reply) =>
-      noStore(reply).send(usageView(await billing.recordMessages(req.body.tenantId, req.body.messages))),
+      idempotent(db, req, noStore(reply), async () => ({
+        status: 200,
+        body: usageView(await billing.recordMessages(req.body.tenantId, req.body.messages)),
+      })),
+  );
+
+  app.post<{ Body: UsageReportBatch }>(
+    USAGE_REPORTS_PATH,
+    {
+      ...common,
+      schema: {
+        tags,
+        summary:
+          'A batch of usage reports (chat’s messages per tenant), counted exactly once per Idempotency-Key',
+        // Required, but checked by the handler, so that its absence answers BILL_IDEMPOTENCY_KEY_INVALID.
+        headers: {
+          type: 'object',
+          properties: {
+            [IDEMPOTENCY_HEADER]: {
+              type: 'string',
+              description:
+                'Required. Names the batch: sent again with its key, it is not counted again (the first answer is replayed)',
+            },
+          },
+        },
+        body: {
+          type: 'object',
+          required: ['reports'],
+          additionalProperties: false,
+          properties: {
+            reports: {
+              type: 'array',
+              minItems: 1,
+              maxItems: USAGE_REPORT_MAX_TENANTS,
+              items: {
+                type: 'object',
+                required: ['tenantId', 'messages'],
+                additionalProperties: false,
+                properties: {
+                  tenantId,
+                  messages: { type: 'integer', minimum: 1, maximum: USAGE_REPORT_MAX_MESSAGES },
+                },
+              },
+            },
+          },
+        },
+        response: {
+          200: { type: 'object', properties: { usage: { type: 'array', items: tenantUsageSchema } } },
+          400: problem,
+          403: problem,
+          409: problem,
+          422: problem,
+        },
+      },
+    },
+    async (req, reply) => {
+      const tenants = new Set(req.body.reports.map((r) => r.tenantId));
+      if (tenants.size !== req.body.reports.length)
+        throw billError('BILL_VALIDATION', 'a tenant appears more than once in the batch');
+      return idempotentOnce(db, req, noStore(reply), async (tx) => {
+        const usage = await billing.recordReports(tx, req.body.reports);
+        return {
+          status: 200,
+          body: { usage: usage.map((u) => ({ tenantId: u.tenantId, ...usageView(u) })) },
+        };
+      });
+    },
+  );
+
+  app.get<{ Params: { tenantId: string } }>(
+    TENANT_USAGE_ROUTE,
+    {
+      ...common,
+      schema: {
+        tags,
+        summary: "A tenant's message count this period, with the plan's quota",
+        params: { type: 'object', required: ['tenantId'], properties: { tenantId } },
+        response: { 200: tenantUsageSchema, 403: problem },
+      },
+    },
+    async (req, reply) => {
+      const { tenantId } = req.params;
+      return noStore(reply).send({ tenantId, ...usageView(await billing.usage(tenantId)) });
+    },
   );
 
   app.get<{ Params: { tenantId: string }; Querystring: { messages?: number } }>(

@@ -141,6 +141,12 @@ export const usageSchema = {
   },
 } as const;
 
+/** Kit's `TenantUsage` (the usage contract): a tenant's count with the tenant named. */
+export const tenantUsageSchema = {
+  ...usageSchema,
+  properties: { tenantId: { type: 'string' }, ...usageSchema.properties },
+} as const;
+
 export const changeResultSchema = {
   type: 'object',
   properties: {

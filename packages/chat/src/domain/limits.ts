@@ -5,7 +5,7 @@ import {
   MESSAGES_PER_MINUTE,
   parseEntitlement,
 } from '@gatehouse/kit';
-import type { Database, Logger } from '@gatehouse/kit/service';
+import type { Logger, Queryable } from '@gatehouse/kit/service';
 import type { Redis } from 'ioredis';
 import { countTenantMessagesSince } from '../db/messages.ts';
 import { chatError } from '../errors.ts';
@@ -65,33 +65,78 @@ const WINDOW_MS = 60_000;
 const RECORD_TTL_MS = 30_000;
 const QUOTA_TTL_MS = 10_000;
 
+/** How much of its message quota a tenant has used. */
+export interface QuotaUse {
+  readonly used: number;
+  /** When the count starts again (ms since the epoch), when the counter knows. */
+  readonly resetsAt?: number | undefined;
+}
+
+/** Where the quota's count comes from: chat's own database, or billing's count (usage/quota.ts). */
+export interface QuotaCounter {
+  use(tenantId: string, periodDays: number): Promise<QuotaUse>;
+  /** A send passed the check (a cached count can follow it). */
+  accepted(tenantId: string): void;
+}
+
+/**
+ * The tenant's messages in chat's own database over the last
+ * `quotaPeriodDays` (a rolling window), cached 10 s per instance. Used when
+ * usage reporting is off, and while billing's count is not to be had.
+ */
+export class DatabaseQuota implements QuotaCounter {
+  readonly #db: Queryable;
+  readonly #now: () => number;
+  readonly #cache = new Map<string, { count: number; until: number }>();
+
+  constructor(db: Queryable, now: () => number = Date.now) {
+    this.#db = db;
+    this.#now = now;
+  }
+
+  async use(tenantId: string, periodDays: number): Promise<QuotaUse> {
+    const cached = this.#cache.get(tenantId);
+    if (cached !== undefined && cached.until > this.#now()) return { used: cached.count };
+    const since = new Date(this.#now() - periodDays * 86_400_000);
+    const count = await countTenantMessagesSince(this.#db, tenantId, since);
+    if (this.#cache.size > 10_000) this.#cache.clear();
+    this.#cache.set(tenantId, { count, until: this.#now() + QUOTA_TTL_MS });
+    return { used: count };
+  }
+
+  accepted(tenantId: string): void {
+    const cached = this.#cache.get(tenantId);
+    if (cached !== undefined) cached.count++;
+  }
+}
+
 /**
  * The send limits of a tenant's plan: messages per user per minute by tier
  * (fixed one-minute windows) and the tenant's message quota per period. The
- * record is cached 30 s and dropped when billing announces a change; the quota
- * count is cached 10 s, so a busy tenant may overshoot its quota by what it
- * sends in that time (a quota is a bill, not a security boundary). A store
- * that fails means the free plan's limits — never no limits.
+ * record is cached 30 s and dropped when billing announces a change; the
+ * quota's count comes from a `QuotaCounter` that may lag a few seconds, so a
+ * busy tenant may overshoot its quota by what it sends in that time (a quota
+ * is a bill, not a security boundary). A store that fails means the free
+ * plan's limits — never no limits.
  */
 export class SendLimits {
-  readonly #db: Database;
   readonly #source: EntitlementSource;
   readonly #counter: SendCounter;
+  readonly #quota: QuotaCounter;
   readonly #logger: Logger;
   readonly #now: () => number;
   readonly #records = new Map<string, { record: EntitlementRecord; until: number }>();
-  readonly #usage = new Map<string, { count: number; until: number }>();
 
   constructor(options: {
-    db: Database;
     source: EntitlementSource;
     counter: SendCounter;
+    quota: QuotaCounter;
     logger: Logger;
     now?: () => number;
   }) {
-    this.#db = options.db;
     this.#source = options.source;
     this.#counter = options.counter;
+    this.#quota = options.quota;
     this.#logger = options.logger;
     this.#now = options.now ?? Date.now;
   }
@@ -144,28 +189,19 @@ export class SendLimits {
         },
       );
     }
-    if (record.messageQuota !== null) {
-      const used = await this.#used(tenantId, record.quotaPeriodDays);
-      if (used >= record.messageQuota) {
-        const retryAfter = 3600;
-        throw chatError(
-          'CHAT_QUOTA_EXCEEDED',
-          `the tenant's plan allows ${record.messageQuota} messages per ${record.quotaPeriodDays} days`,
-          { headers: { 'retry-after': String(retryAfter) }, extensions: { retryAfterSeconds: retryAfter } },
-        );
-      }
-      const usage = this.#usage.get(tenantId);
-      if (usage !== undefined) usage.count++;
+    if (record.messageQuota === null) return;
+    const { used, resetsAt } = await this.#quota.use(tenantId, record.quotaPeriodDays);
+    if (used >= record.messageQuota) {
+      // Until the billing period ends when billing said when; else an hour (the rolling window moves).
+      const retryAfter = resetsAt === undefined ? 3600 : Math.max(1, Math.ceil((resetsAt - now) / 1000));
+      throw chatError(
+        'CHAT_QUOTA_EXCEEDED',
+        resetsAt === undefined
+          ? `the tenant's plan allows ${record.messageQuota} messages per ${record.quotaPeriodDays} days`
+          : `the tenant's plan allows ${record.messageQuota} messages per billing period; this one ends ${new Date(resetsAt).toISOString()}`,
+        { headers: { 'retry-after': String(retryAfter) }, extensions: { retryAfterSeconds: retryAfter } },
+      );
     }
-  }
-
-  async #used(tenantId: string, periodDays: number): Promise<number> {
-    const cached = this.#usage.get(tenantId);
-    if (cached !== undefined && cached.until > this.#now()) return cached.count;
-    const since = new Date(this.#now() - periodDays * 86_400_000);
-    const count = await countTenantMessagesSince(this.#db, tenantId, since);
-    if (this.#usage.size > 10_000) this.#usage.clear();
-    this.#usage.set(tenantId, { count, until: this.#now() + QUOTA_TTL_MS });
-    return count;
+    this.#quota.accepted(tenantId);
   }
 }

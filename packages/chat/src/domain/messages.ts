@@ -111,6 +111,8 @@ export async function sendMessage(
     return { message: earlier, replayed: true };
   }
   const message = toMessage(result.row);
+  // Counted once it is stored, and only then: a replay or a refused send is not usage.
+  s.usage.record(caller.tenantId);
   publish(s, caller.tenantId, {
     type: 'message.created',
     conversationId,

@@ -2,6 +2,7 @@ import type { ChatEvent } from '@gatehouse/kit';
 import type { Database, Logger } from '@gatehouse/kit/service';
 import type { ChatConfig } from '../config.ts';
 import type { EventBus } from '../realtime/bus.ts';
+import type { UsageMeter } from '../usage/reporter.ts';
 import type { SendLimits } from './limits.ts';
 
 /** What the domain functions need; built once in app.ts. */
@@ -11,6 +12,8 @@ export interface ChatServices {
   readonly logger: Logger;
   readonly bus: EventBus;
   readonly limits: SendLimits;
+  /** Counts stored messages per tenant for billing (a no-op with reporting off). */
+  readonly usage: UsageMeter;
 }
 
 /** The caller, from the verified gateway assertion only. */

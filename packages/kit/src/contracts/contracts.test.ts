@@ -7,7 +7,9 @@ import {
   internalUserPath,
   parseEntitlement,
   parseRevocationEvent,
+  parseTenantUsage,
   parseTier,
+  tenantUsagePath,
 } from './index.ts';
 
 describe('wire contracts', () => {
@@ -45,5 +47,34 @@ describe('wire contracts', () => {
     });
     assert.equal(parseRevocationEvent({ type: 'user', sub: 'u', notBefore: 1.5 }), undefined);
     assert.equal(internalUserPath('a/b'), '/internal/users/a%2Fb');
+  });
+
+  it('a tenant usage answer parses strictly; tenant paths are encoded', () => {
+    const usage = {
+      tenantId: 't1',
+      periodStart: '2026-12-01T00:00:00.000Z',
+      periodEnd: '2027-01-01T00:00:00.000Z',
+      messages: 12,
+      messageQuota: 10_000,
+      remaining: 9_988,
+    };
+    assert.deepEqual(parseTenantUsage(usage), usage);
+    assert.deepEqual(parseTenantUsage({ ...usage, messageQuota: null, remaining: null, extra: 1 }), {
+      ...usage,
+      messageQuota: null,
+      remaining: null,
+    });
+    for (const broken of [
+      null,
+      'usage',
+      { ...usage, tenantId: '' },
+      { ...usage, messages: -1 },
+      { ...usage, messages: 1.5 },
+      { ...usage, periodEnd: 'soon' },
+      { ...usage, messageQuota: '10000' },
+      { ...usage, remaining: undefined },
+    ])
+      assert.equal(parseTenantUsage(broken), undefined, JSON.stringify(broken));
+    assert.equal(tenantUsagePath('a/b'), '/internal/usage/a%2Fb');
   });
 });

@@ -6,3 +6,4 @@ export * from './chat-events.ts';
 export * from './entitlement.ts';
 export * from './internal-user.ts';
 export * from './revocation.ts';
+export * from './usage.ts';
