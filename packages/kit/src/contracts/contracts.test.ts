@@ -3,9 +3,11 @@ import { describe, it } from 'node:test';
 import {
   entitlementFields,
   entitlementKey,
+  entitlementPath,
   FREE_ENTITLEMENT,
   internalUserPath,
   parseEntitlement,
+  parseEntitlementAnswer,
   parseRevocationEvent,
   parseTenantUsage,
   parseTier,
@@ -37,6 +39,39 @@ describe('wire contracts', () => {
     });
     assert.deepEqual(parsed, { ...FREE_ENTITLEMENT, features: ['a'] });
     assert.equal(parseTier(' Standard '), 'standard');
+  });
+
+  it('billing’s JSON answer reads by the hash’s rules: what is not said is the free plan’s, never unlimited', () => {
+    const record = {
+      tier: 'premium' as const,
+      seats: 250,
+      messageQuota: null,
+      quotaPeriodDays: 30,
+      historyRetentionDays: null,
+      features: ['search', 'guest-access'],
+    };
+    // As billing answers it: the record plus its own fields.
+    const answer = { ...record, tenantId: 't1', plan: 'premium', status: 'active', version: 3 };
+    assert.deepEqual(parseEntitlementAnswer('t1', answer), record);
+    assert.equal(entitlementPath('a/b'), '/internal/entitlements/a%2Fb');
+    for (const broken of [null, 'premium', [answer], {}, { tenantId: 't1' }, { ...answer, tenantId: 't2' }])
+      assert.equal(parseEntitlementAnswer('t1', broken), undefined, JSON.stringify(broken));
+    // Wrong types take the free plan's value: a quota is null (unlimited) only when it says null.
+    assert.deepEqual(
+      parseEntitlementAnswer('t1', {
+        tenantId: 't1',
+        tier: ['premium'],
+        seats: '250',
+        messageQuota: 'unlimited',
+        historyRetentionDays: undefined,
+        features: ['search', 'a,b', 7],
+      }),
+      { ...FREE_ENTITLEMENT, features: ['search'] },
+    );
+    assert.deepEqual(parseEntitlementAnswer('t1', { tenantId: 't1', tier: 'standard', seats: 2.5 }), {
+      ...FREE_ENTITLEMENT,
+      tier: 'standard',
+    });
   });
 
   it('revocation events parse strictly; user paths are encoded', () => {

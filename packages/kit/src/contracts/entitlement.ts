@@ -4,7 +4,8 @@
  * see `entitlementFields`) and publishes the tenant id on
  * `gatehouse:entitlements` when it changes. The gateway reads `tier` (rate
  * limits); services read the rest. A missing or unreadable record means the
- * free plan (`FREE_ENTITLEMENT`).
+ * free plan (`FREE_ENTITLEMENT`). Without Redis (one machine) readers ask
+ * billing for the record instead (`entitlementPath`, `parseEntitlementAnswer`).
  */
 export const TENANT_TIERS = ['free', 'standard', 'premium'] as const;
 export type TenantTier = (typeof TENANT_TIERS)[number];
@@ -93,4 +94,50 @@ export function parseEntitlement(fields: Readonly<Record<string, string>> | null
       .filter((f) => /^[a-z0-9][a-z0-9-]{0,62}$/.test(f)),
   };
   return record;
+}
+
+/**
+ * Billing's internal read of one tenant's record (`GET`, platform services
+ * only), for readers without Redis: the record as JSON — kit's fields with
+ * their JSON types (numbers, `null`, an array of features) plus billing's own
+ * (`tenantId`, `plan`, `status`, `periodEnd`, `version`, `updatedAt`). A
+ * tenant without a subscription is answered the free plan. Nothing announces
+ * a change on this path: a reader's cache time is how long a change takes.
+ */
+export function entitlementPath(tenantId: string): string {
+  return `/internal/entitlements/${encodeURIComponent(tenantId)}`;
+}
+
+/** Each JSON field in its hash form (see `entitlementFields`); undefined: missing or of another type. */
+const JSON_FIELDS: Readonly<Record<keyof EntitlementRecord, (v: unknown) => string | undefined>> = {
+  tier: (v) => (typeof v === 'string' ? v : undefined),
+  seats: (v) => (typeof v === 'number' ? String(v) : undefined),
+  messageQuota: (v) => (v === null ? '' : typeof v === 'number' ? String(v) : undefined),
+  quotaPeriodDays: (v) => (typeof v === 'number' ? String(v) : undefined),
+  historyRetentionDays: (v) => (v === null ? '' : typeof v === 'number' ? String(v) : undefined),
+  // A feature with a comma would read as two in the hash form: it is dropped instead.
+  features: (v) =>
+    Array.isArray(v) ? v.filter((f) => typeof f === 'string' && !f.includes(',')).join(',') : undefined,
+};
+
+/**
+ * The record from billing's JSON answer for `tenantId` (`GET
+ * entitlementPath`), by the very rules of the hash: each field is put in its
+ * hash form and read by `parseEntitlement`, so a field that is missing or of
+ * another type takes the free plan's value — a quota or a retention is
+ * unlimited only where the answer says `null`. Undefined when the answer is
+ * not an object, is another tenant's, or holds none of the record's fields
+ * (billing always answers a whole record: the reader treats that as a failed
+ * read).
+ */
+export function parseEntitlementAnswer(tenantId: string, value: unknown): EntitlementRecord | undefined {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
+  const answer = value as Record<string, unknown>;
+  if (answer.tenantId !== tenantId) return undefined;
+  const fields: Record<string, string> = {};
+  for (const [name, toField] of Object.entries(JSON_FIELDS)) {
+    const field = toField(answer[name]);
+    if (field !== undefined) fields[name] = field;
+  }
+  return parseEntitlement(fields);
 }
