@@ -85,15 +85,16 @@ async function startServiceMain(
   };
 }
 
-/** Signs as the gateway would for `user` on one request. */
+/** Signs as the gateway would for `user` (a `member` unless it says its roles) on one request. */
 export function gatewaySigner(secret: string) {
   const sign = createAssertionSigner([{ kid: 'gw1', secret }]);
   let n = 0;
-  return (user: { sub: string; tid: string }, method: string, path: string) => {
+  return (user: { sub: string; tid: string; roles?: string[] }, method: string, path: string) => {
     const requestId = `it-${++n}-${Date.now()}`;
+    const roles = user.roles ?? ['member'];
     return {
       'x-request-id': requestId,
-      'x-gateway-assertion': sign({ sub: user.sub, tid: user.tid, roles: ['member'] } as AssertedIdentity, {
+      'x-gateway-assertion': sign({ sub: user.sub, tid: user.tid, roles } as AssertedIdentity, {
         method,
         path: path.split('?')[0] as string,
         requestId,

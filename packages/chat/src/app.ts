@@ -1,16 +1,20 @@
 import { join } from 'node:path';
-import type { ServiceBuildOptions, ServiceHandle, ServiceParts } from '@gatehouse/kit/service';
+import type { Logger, ServiceBuildOptions, ServiceHandle, ServiceParts } from '@gatehouse/kit/service';
 import { startService } from '@gatehouse/kit/service';
+import type { Redis } from 'ioredis';
 import type { ChatConfig } from './config.ts';
 import { pruneKeys } from './db/idempotency.ts';
+import { billingEntitlements } from './domain/billing-entitlements.ts';
 import {
   DatabaseQuota,
   type EntitlementSource,
   memoryCounter,
   memoryEntitlements,
   type QuotaCounter,
+  RECORD_TTL_MS,
   redisCounter,
   redisEntitlements,
+  type SendCounter,
   SendLimits,
 } from './domain/limits.ts';
 import type { ChatServices } from './domain/services.ts';
@@ -35,7 +39,7 @@ export interface ChatApp extends ServiceHandle {
 }
 
 export interface ChatBuildOptions extends ServiceBuildOptions {
-  /** Entitlement records without Redis (tests, one machine); with REDIS_URL billing's hashes are read. */
+  /** Entitlement records (tests); otherwise billing's hashes in Redis, else billing's HTTP API, else free. */
   readonly entitlements?: EntitlementSource;
   /** Billing's usage API (tests); with `config.usage` set, its HTTP API otherwise. */
   readonly billingUsage?: BillingUsage;
@@ -59,27 +63,25 @@ export async function buildApp(config: ChatConfig, options: ChatBuildOptions = {
   const { usage, quota } = usageReporting(config, options, service);
 
   let bus: EventBus;
-  let limits: SendLimits;
+  let counter: SendCounter;
+  let redis: Redis | undefined;
   if (config.redisUrl !== undefined) {
     const redisBus = new RedisBus(config.redisUrl, logger);
     bus = redisBus;
-    limits = new SendLimits({
-      logger,
-      quota,
-      source: options.entitlements ?? redisEntitlements(redisBus.commands),
-      counter: redisCounter(redisBus.commands),
-    });
+    redis = redisBus.commands;
+    counter = redisCounter(redis);
     // Without Redis this instance still serves its own sockets; others catch up when it is back.
     readiness.register('redis', () => redisBus.ready, { critical: false });
   } else {
     bus = new LocalBus();
-    limits = new SendLimits({
-      logger,
-      quota,
-      source: options.entitlements ?? memoryEntitlements(),
-      counter: memoryCounter(),
-    });
+    counter = memoryCounter();
   }
+  const limits = new SendLimits({
+    logger,
+    quota,
+    counter,
+    ...entitlementSource(config, options, redis, logger),
+  });
   service.onClose('event bus', () => bus.close());
 
   const services: ChatServices = { config, db, logger, bus, limits, usage };
@@ -112,6 +114,45 @@ export async function buildApp(config: ChatConfig, options: ChatBuildOptions = {
 }
 
 /**
+ * Where a tenant's plan comes from. With Redis: billing's hash, its
+ * announcement drops a changed record at once. Without Redis but with
+ * `CHAT_BILLING_URL`: billing's internal endpoint, and as nothing announces a
+ * change, a record is used for 5 s only (a plan change takes that long to
+ * apply) and a send waits at most 250 ms for a read. With neither: the free
+ * plan for every tenant, said at start-up.
+ */
+function entitlementSource(
+  config: ChatConfig,
+  options: ChatBuildOptions,
+  redis: Redis | undefined,
+  logger: Logger,
+): { source: EntitlementSource; recordTtlMs?: number; readBudgetMs?: number } {
+  if (options.entitlements !== undefined) return { source: options.entitlements };
+  if (redis !== undefined) {
+    logger.info(
+      "entitlements: billing's records in Redis (entitlement:<tenantId>); a change applies when billing announces it",
+    );
+    return { source: redisEntitlements(redis), recordTtlMs: RECORD_TTL_MS.announced };
+  }
+  if (config.billingUrl !== undefined) {
+    logger.info(
+      { billingUrl: config.billingUrl, cacheMs: RECORD_TTL_MS.polled },
+      `entitlements: read from billing's internal API (no Redis); a plan change applies within ${RECORD_TTL_MS.polled / 1000} s`,
+    );
+    return {
+      source: billingEntitlements({ url: config.billingUrl, assertionKeys: config.assertionKeys }),
+      recordTtlMs: RECORD_TTL_MS.polled,
+      readBudgetMs: 250,
+    };
+  }
+  (config.production ? logger.warn : logger.info).call(
+    logger,
+    "entitlements: neither REDIS_URL nor CHAT_BILLING_URL is set: every tenant gets the free plan's limits, whatever its plan in billing",
+  );
+  return { source: memoryEntitlements() };
+}
+
+/**
  * With `CHAT_BILLING_URL`: messages are reported to billing and the quota is
  * checked against billing's count (chat's own count while billing's is not to
  * be had). Without it: nothing is reported and chat's own count decides.
@@ -123,7 +164,8 @@ function usageReporting(
 ): { usage: UsageMeter; quota: QuotaCounter } {
   const { db, logger, metrics, readiness } = service;
   const own = new DatabaseQuota(db);
-  if (config.usage === undefined) {
+  const { billingUrl } = config;
+  if (config.usage === undefined || billingUrl === undefined) {
     (config.production ? logger.warn : logger.info).call(
       logger,
       "usage reporting: off (CHAT_BILLING_URL is not set): billing shows no messages; the quota is counted from chat's own database",
@@ -131,8 +173,7 @@ function usageReporting(
     return { usage: NO_USAGE_METER, quota: own };
   }
   const billing =
-    options.billingUsage ??
-    httpBillingUsage({ url: config.usage.billingUrl, assertionKeys: config.assertionKeys });
+    options.billingUsage ?? httpBillingUsage({ url: billingUrl, assertionKeys: config.assertionKeys });
   const reporter: UsageReporter = new UsageReporter({
     billing,
     logger,
@@ -146,7 +187,7 @@ function usageReporting(
   service.onClose('usage reporter', () => reporter.close());
   readiness.register('billing usage reports', () => reporter.healthy, { critical: false });
   logger.info(
-    { billingUrl: config.usage.billingUrl, flushMs: config.usage.flushMs },
+    { billingUrl, flushMs: config.usage.flushMs },
     "usage reporting: on; messages per tenant go to billing, and the quota is checked against billing's count",
   );
   return { usage: reporter, quota };

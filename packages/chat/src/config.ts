@@ -25,13 +25,19 @@ export interface ChatConfig extends BaseServiceConfig {
   /** A direct conversation has at most this many members (1:1 and small groups). */
   readonly maxDirectMembers: number;
   /**
-   * Reporting messages sent per tenant to billing (its internal API), which
-   * then also counts them for the message quota. Undefined: reporting is off
-   * and the quota is counted from chat's own database.
+   * Billing's internal API: chat reports messages per tenant there (usage)
+   * and, without Redis, reads each tenant's entitlement record from it.
+   * Undefined: no usage reporting, and without Redis every tenant gets the
+   * free plan's limits.
+   */
+  readonly billingUrl: string | undefined;
+  /**
+   * Reporting messages sent per tenant to billing, which then also counts
+   * them for the message quota (on with `billingUrl`). Undefined: reporting
+   * is off and the quota is counted from chat's own database.
    */
   readonly usage:
     | {
-        readonly billingUrl: string;
         /** How often accepted sends are sent to billing, in one batch. */
         readonly flushMs: number;
       }
@@ -87,10 +93,8 @@ export function loadConfig(env: Env): ChatConfig {
       typingSeconds: e.CHAT_TYPING_SECONDS ?? 6,
     },
     maxDirectMembers: e.CHAT_MAX_DIRECT_MEMBERS ?? 9,
-    usage:
-      e.CHAT_BILLING_URL === undefined
-        ? undefined
-        : { billingUrl: e.CHAT_BILLING_URL, flushMs: e.CHAT_USAGE_FLUSH_MS ?? 2_000 },
+    billingUrl: e.CHAT_BILLING_URL,
+    usage: e.CHAT_BILLING_URL === undefined ? undefined : { flushMs: e.CHAT_USAGE_FLUSH_MS ?? 2_000 },
     authUrl: e.CHAT_AUTH_URL,
   };
 }

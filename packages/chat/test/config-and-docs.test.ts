@@ -48,10 +48,13 @@ describe('chat configuration', () => {
       loadConfig({ GATEWAY_ASSERTION_SECRET: secret, CHAT_AUTH_URL: 'http://auth:4001' }).authUrl,
       'http://auth:4001',
     );
-    assert.deepEqual(
-      loadConfig({ GATEWAY_ASSERTION_SECRET: secret, CHAT_BILLING_URL: 'http://billing:4003' }).usage,
-      { billingUrl: 'http://billing:4003', flushMs: 2_000 },
-    );
+    const withBilling = loadConfig({
+      GATEWAY_ASSERTION_SECRET: secret,
+      CHAT_BILLING_URL: 'http://billing:4003',
+    });
+    assert.equal(withBilling.billingUrl, 'http://billing:4003');
+    assert.deepEqual(withBilling.usage, { flushMs: 2_000 });
+    assert.equal(loadConfig({ GATEWAY_ASSERTION_SECRET: secret }).billingUrl, undefined);
     const issues = problems({
       GATEWAY_ASSERTION_SECRET: secret,
       CHAT_USAGE_FLUSH_MS: '500',

@@ -21,7 +21,10 @@ export function redisEntitlements(redis: Redis): EntitlementSource {
   return { read: async (tenantId) => parseEntitlement(await redis.hgetall(entitlementKey(tenantId))) };
 }
 
-/** One machine without Redis, and tests: a map of tenant id → record. */
+/**
+ * A map of tenant id → record (tests). Empty, every tenant is on the free
+ * plan: chat without Redis and without billing's URL.
+ */
 export function memoryEntitlements(records: Map<string, EntitlementRecord> = new Map()): EntitlementSource {
   return { read: async (tenantId) => records.get(tenantId) };
 }
@@ -62,7 +65,6 @@ export function memoryCounter(): SendCounter {
 }
 
 const WINDOW_MS = 60_000;
-const RECORD_TTL_MS = 30_000;
 const QUOTA_TTL_MS = 10_000;
 
 /** How much of its message quota a tenant has used. */
@@ -110,14 +112,29 @@ export class DatabaseQuota implements QuotaCounter {
   }
 }
 
+/** How long a record is used before it is read again, by where it comes from. */
+export const RECORD_TTL_MS = {
+  /** Billing's hash: its announcement drops a changed record at once; the TTL is only a backstop. */
+  announced: 30_000,
+  /** Billing's HTTP endpoint (no Redis): nothing announces a change, so this is how long one takes. */
+  polled: 5_000,
+} as const;
+
 /**
  * The send limits of a tenant's plan: messages per user per minute by tier
  * (fixed one-minute windows) and the tenant's message quota per period. The
- * record is cached 30 s and dropped when billing announces a change; the
- * quota's count comes from a `QuotaCounter` that may lag a few seconds, so a
- * busy tenant may overshoot its quota by what it sends in that time (a quota
- * is a bill, not a security boundary). A store that fails means the free
- * plan's limits — never no limits.
+ * record is cached `recordTtlMs` (see `RECORD_TTL_MS`) and dropped when
+ * billing announces a change; the quota's count comes from a `QuotaCounter`
+ * that may lag a few seconds, so a busy tenant may overshoot its quota by
+ * what it sends in that time (a quota is a bill, not a security boundary).
+ *
+ * Failure mode: a record that cannot be read never blocks a send and never
+ * means no limits. The last record read stands (none: the free plan's), and
+ * is used again for a TTL before the next try. With `readBudgetMs`, a send
+ * waits at most that long for a read (billing over HTTP may hang until its
+ * timeout): past it the send is judged on the last record (none: the free
+ * plan), and the read, shared by the tenant's sends, fills the cache when it
+ * ends.
  */
 export class SendLimits {
   readonly #source: EntitlementSource;
@@ -125,7 +142,10 @@ export class SendLimits {
   readonly #quota: QuotaCounter;
   readonly #logger: Logger;
   readonly #now: () => number;
+  readonly #recordTtlMs: number;
+  readonly #readBudgetMs: number | undefined;
   readonly #records = new Map<string, { record: EntitlementRecord; until: number }>();
+  readonly #reads = new Map<string, Promise<EntitlementRecord>>();
 
   constructor(options: {
     source: EntitlementSource;
@@ -133,35 +153,64 @@ export class SendLimits {
     quota: QuotaCounter;
     logger: Logger;
     now?: () => number;
+    recordTtlMs?: number;
+    readBudgetMs?: number;
   }) {
     this.#source = options.source;
     this.#counter = options.counter;
     this.#quota = options.quota;
     this.#logger = options.logger;
     this.#now = options.now ?? Date.now;
+    this.#recordTtlMs = options.recordTtlMs ?? RECORD_TTL_MS.announced;
+    this.#readBudgetMs = options.readBudgetMs;
   }
 
   async entitlement(tenantId: string): Promise<EntitlementRecord> {
     const cached = this.#records.get(tenantId);
     if (cached !== undefined && cached.until > this.#now()) return cached.record;
-    let record: EntitlementRecord;
-    try {
-      record = (await this.#source.read(tenantId)) ?? FREE_ENTITLEMENT;
-    } catch (err) {
-      this.#logger.warn(
-        { err: (err as Error).message, tenantId },
-        'entitlement read failed; free plan limits',
-      );
-      record = cached?.record ?? FREE_ENTITLEMENT;
-    }
-    if (this.#records.size > 10_000) this.#records.clear();
-    this.#records.set(tenantId, { record, until: this.#now() + RECORD_TTL_MS });
-    return record;
+    const read = this.#read(tenantId, cached?.record);
+    if (this.#readBudgetMs === undefined) return read;
+    return (await within(read, this.#readBudgetMs)) ?? cached?.record ?? FREE_ENTITLEMENT;
   }
 
-  /** Billing announced a change (ENTITLEMENT_CHANNEL): read the record again next time. */
+  /** One read per tenant at a time; never rejects: a failed read gives `last` (none: the free plan). */
+  #read(tenantId: string, last: EntitlementRecord | undefined): Promise<EntitlementRecord> {
+    const running = this.#reads.get(tenantId);
+    if (running !== undefined) return running;
+    const read: Promise<EntitlementRecord> = this.#source
+      .read(tenantId)
+      .then(
+        (record) => record ?? FREE_ENTITLEMENT,
+        (err: Error) => {
+          const record = last ?? FREE_ENTITLEMENT;
+          this.#logger.warn(
+            { err: err.message, tenantId, tier: record.tier, lastRecord: last !== undefined },
+            'entitlement read failed; the last record stands (none: the free plan)',
+          );
+          return record;
+        },
+      )
+      .then((record) => {
+        // Billing announced a change while this read ran (invalidate): its answer may predate it.
+        if (this.#reads.get(tenantId) === read) {
+          this.#reads.delete(tenantId);
+          if (this.#records.size > 10_000) this.#records.clear();
+          this.#records.set(tenantId, { record, until: this.#now() + this.#recordTtlMs });
+        }
+        return record;
+      });
+    this.#reads.set(tenantId, read);
+    return read;
+  }
+
+  /**
+   * Billing announced a change (ENTITLEMENT_CHANNEL): read the record again
+   * next time. The old record is kept as the last one, should that read fail.
+   */
   invalidate(tenantId: string): void {
-    this.#records.delete(tenantId);
+    const cached = this.#records.get(tenantId);
+    if (cached !== undefined) this.#records.set(tenantId, { record: cached.record, until: 0 });
+    this.#reads.delete(tenantId);
   }
 
   /** Throws CHAT_RATE_LIMITED or CHAT_QUOTA_EXCEEDED (429, Retry-After) when the send may not happen. */
@@ -203,5 +252,18 @@ export class SendLimits {
       );
     }
     this.#quota.accepted(tenantId);
+  }
+}
+
+/** `promise`'s value, or undefined when it takes longer than `ms`. */
+async function within<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<undefined>((resolve) => {
+    timer = setTimeout(() => resolve(undefined), ms);
+  });
+  try {
+    return await Promise.race([promise, late]);
+  } finally {
+    clearTimeout(timer);
   }
 }
