@@ -33,6 +33,13 @@ const monotonicUs = () => Number(process.hrtime.bigint() / 1000n);
 
 type Mode = 'reused' | 'fresh' | 'full' | 'traced';
 
+const TITLES: Record<Mode, string> = {
+  reused: 'Reused token',
+  fresh: 'Fresh token',
+  full: 'Full pipeline with Redis, reused token',
+  traced: 'Reused token, metrics + tracing (10% sampled, OTLP export)',
+};
+
 async function profileOne(mode: Mode, seconds: number): Promise<string> {
   const o = readOptions();
   const pinning = setUpPinning(o.pin, describeMachine().cores);
@@ -106,12 +113,7 @@ async function profileOne(mode: Mode, seconds: number): Promise<string> {
     mkdirSync(RESULTS, { recursive: true });
     const kept = join(RESULTS, `gateway-${mode}.cpuprofile`);
     copyFileSync(join(dir, file), kept);
-    const title = `${{
-        reused: 'Reused token',
-        fresh: 'Fresh token',
-        full: 'Full pipeline with Redis, reused token',
-        traced: 'Reused token, metrics + tracing (10% sampled, OTLP export)',
-      }[mode]} (${o.alg}, LOG_LEVEL=${o.gatewayLogLevel}): ${Math.round(s.rps)} req/s under the profiler, ${cpuUs.toFixed(0)} µs of gateway CPU per request`;
+    const title = `${TITLES[mode]} (${o.alg}, LOG_LEVEL=${o.gatewayLogLevel}): ${Math.round(s.rps)} req/s under the profiler, ${cpuUs.toFixed(0)} µs of gateway CPU per request`;
     return summaryMarkdown(title, summarise(kept, { fromUs, toUs }));
   } finally {
     await gateway.stop();
